@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The whole test suite, as the README's quick start and .ci/run call it:
+// unit tests of every package (turbo, in parallel), then the namespace-lab
+// tests one package at a time, then one summary over every vitest run, so
+// the output ends with a single vitest-style summary line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
+const REPORTS = ['.vitest-report.json', '.vitest-lab-report.json'];
+
+function packageDirs() {
+  const dirs = [join(root, 'native'), join(root, 'benchmarks')];
+  for (const name of readdirSync(join(root, 'packages'))) dirs.push(join(root, 'packages', name));
+  return dirs.filter((d) => existsSync(join(d, 'package.json')));
+}
+
+// Stale reports from an earlier run must not be counted.
+for (const dir of packageDirs()) for (const r of REPORTS) rmSync(join(dir, r), { force: true });
+
+function run(args) {
+  const r = spawnSync('pnpm', ['exec', 'turbo', ...args], { cwd: root, env, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+const unit = run(['run', 'test', '--output-logs=new-only']);
+const lab = unit === 0 ? run(['run', 'test:lab', '--concurrency=1', '--output-logs=new-only']) : 1;
+
+let files = 0, filesFailed = 0, passed = 0, failed = 0, skipped = 0;
+const perPackage = [];
+for (const dir of packageDirs()) {
+  for (const r of REPORTS) {
+    const p = join(dir, r);
+    if (!existsSync(p)) continue;
+    const rep = JSON.parse(readFileSync(p, 'utf8'));
+    files += rep.numTotalTestSuites ? rep.testResults.length : 0;
+    filesFailed += rep.testResults.filter((t) => t.status === 'failed').length;
+    passed += rep.numPassedTests;
+    failed += rep.numFailedTests;
+    skipped += rep.numPendingTests + (rep.numTodoTests ?? 0);
+    perPackage.push(`${dir.slice(root.length)}${r.includes('lab') ? ' (lab)' : ''}: ${rep.numPassedTests} passed, ${rep.numFailedTests} failed, ${rep.numPendingTests} skipped`);
+  }
+}
+console.log('\nportflow test summary');
+for (const l of perPackage) console.log(`  ${l}`);
+const status = unit !== 0 || lab !== 0 || failed > 0 ? 1 : 0;
+if (status !== 0 && failed === 0) console.log('  a task failed outside vitest (build, native tests or lab setup): see above');
+console.log(` Test Files  ${files - filesFailed} passed${filesFailed ? ` | ${filesFailed} failed` : ''} (${files})`);
+console.log(`      Tests  ${passed} passed | ${failed} failed | ${skipped} skipped (${passed + failed + skipped})`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(status);
