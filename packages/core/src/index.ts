@@ -1,1 +1,65 @@
-export const FORMAT_VERSION = 1;
+export * from './events.js';
+export * from './errors.js';
+export {
+  parseIPv4,
+  formatIPv4,
+  parseIPv6,
+  formatIPv6,
+  canonicalIPv6,
+  canonicalIP,
+  isIP,
+  parseCidr,
+  cidrContains,
+  type Cidr,
+} from './ip.js';
+export {
+  WIRE_FORMAT_VERSION,
+  LOG_FILE_VERSION,
+  toJSON,
+  fromJSON,
+  toJSONLine,
+  parseLine,
+  wireName,
+  isLogMeta,
+  logStarted,
+  scanConfigLine,
+  logEnded,
+  type LogStarted,
+  type ScanConfigLine,
+  type LogEnded,
+  type LogMetaLine,
+  type WireLine,
+} from './serialize.js';
+export { WIRE_SCHEMA, type FieldSpec, type FieldKind, type TypeSpec } from './wire-schema.js';
+export {
+  all,
+  eventType,
+  category,
+  scanId,
+  timeRange,
+  target,
+  port,
+  and,
+  or,
+  not,
+  where,
+  compileFilter,
+  filterTypes,
+  filterToJSON,
+  filterFromJSON,
+  ALL_TYPES_MASK,
+  type EventFilter,
+  type TypeFilter,
+  type AllFilter,
+  type PortRange,
+  type FilteredEvent,
+  type CompiledFilter,
+} from './filter.js';
+export {
+  EventBus,
+  type EventBusOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type BusStats,
+} from './event-bus.js';
+export { EventStream, type StreamOptions, type OverflowPolicy } from './event-stream.js';
