@@ -97,6 +97,8 @@ export class EventBus {
   #retiredDropped = 0;
   #errors = 0;
   #rejected = 0;
+  #lastType: string | null = null;
+  #lastId = 0;
   readonly #onError: EventBusOptions['onError'];
 
   constructor(options: EventBusOptions = {}) {
@@ -131,30 +133,29 @@ export class EventBus {
       this.#queue.push(event);
       return;
     }
+    // #dispatch catches everything a subscriber or a bad event can throw, so no try/finally here.
     this.#dispatching = true;
-    try {
-      this.#dispatch(event);
-      if (this.#queue.length !== 0) this.#drain();
-    } finally {
-      this.#dispatching = false;
-    }
+    this.#dispatch(event);
+    if (this.#queue.length !== 0) this.#drain();
+    this.#dispatching = false;
   }
 
   publishMany(events: readonly ScanEvent[]): void {
     if (this.#closed) return;
+    if (!Array.isArray(events)) {
+      this.#rejected++;
+      return;
+    }
     if (this.#dispatching) {
       for (let i = 0; i < events.length; i++) this.#queue.push(events[i]);
       return;
     }
     this.#dispatching = true;
-    try {
-      for (let i = 0; i < events.length; i++) {
-        this.#dispatch(events[i]);
-        if (this.#queue.length !== 0) this.#drain();
-      }
-    } finally {
-      this.#dispatching = false;
+    for (let i = 0; i < events.length; i++) {
+      this.#dispatch(events[i]);
+      if (this.#queue.length !== 0) this.#drain();
     }
+    this.#dispatching = false;
   }
 
   #drain(): void {
@@ -167,7 +168,21 @@ export class EventBus {
   #dispatch(event: ScanEvent): void {
     let list: Subscriber[] | undefined;
     try {
-      list = this.#byType[EVENT_TYPE_ID[event.type]];
+      const type = event.type;
+      // Scans publish runs of one type (PortFound, PortFound, ...): a pointer
+      // compare of interned strings skips the keyed lookup.
+      let id: number;
+      if (type === this.#lastType) id = this.#lastId;
+      else {
+        id = EVENT_TYPE_ID[type];
+        if (typeof id !== 'number') {
+          this.#rejected++;
+          return;
+        }
+        this.#lastType = type;
+        this.#lastId = id;
+      }
+      list = this.#byType[id];
       if (list === undefined) {
         this.#rejected++;
         return;
