@@ -1,0 +1,176 @@
+import { icmpSysctls } from './icmp.js';
+import { labNamesFor, type LabNames } from './names.js';
+import { routerRuleset } from './nft.js';
+import type { ResolvedLab, ServiceSpec } from './spec.js';
+import { topologyOf, type PlacedHost, type Topology } from './topology.js';
+
+/**
+ * The concrete steps that build a lab, computed without touching the system:
+ * which namespaces exist, the `ip -batch` lines for each, sysctls, the
+ * router's ruleset, qdiscs and the listener processes. lab.ts executes it.
+ */
+
+/** What a listener process (dist/server.js) serves inside one namespace. */
+export interface ServerConfig {
+  readonly namespace: string;
+  readonly hosts: readonly { readonly addresses: readonly string[]; readonly services: readonly ServiceSpec[] }[];
+}
+
+export type NamespaceRole = 'scanner' | 'router' | 'target' | 'on-link';
+
+export interface NamespacePlan {
+  readonly name: string;
+  readonly role: NamespaceRole;
+  /** Written before any interface exists, so `default.*` settings reach the interfaces created later. */
+  readonly sysctls: Readonly<Record<string, string>>;
+  /** Lines for `ip -n NAME -batch -`. */
+  readonly ip: readonly string[];
+  /** Ruleset for `nft -f -` inside the namespace. */
+  readonly nft?: string;
+  /** Lines for `tc -n NAME -batch -`. */
+  readonly tc: readonly string[];
+  readonly server?: ServerConfig;
+}
+
+export interface LabPlan {
+  readonly id: string;
+  readonly names: LabNames;
+  readonly topology: Topology;
+  readonly namespaces: readonly NamespacePlan[];
+  /** Lines for `ip -batch -` in the root namespace: veth pairs created directly inside the lab's namespaces. */
+  readonly veths: readonly string[];
+}
+
+const BRIDGE = 'type bridge forward_delay 0 stp_state 0 mcast_snooping 0';
+const TBF_LATENCY = '50ms';
+const DEFAULT_BURST = 32 * 1024;
+
+function hostAddrLines(h: PlacedHost, lab: ResolvedLab, dev: string): string[] {
+  const p4 = h.kind === 'routed' ? lab.routed4 : lab.onLink4;
+  const p6 = h.kind === 'routed' ? lab.routed6 : lab.onLink6;
+  const out: string[] = [];
+  if (h.ipv4 && p4) out.push(`addr add ${h.ipv4}/${p4.length} dev ${dev}`);
+  // nodad: a tentative address cannot send, and DAD would add a second per address.
+  if (h.ipv6 && p6) out.push(`addr add ${h.ipv6}/${p6.length} dev ${dev} nodad`);
+  return out;
+}
+
+function serverFor(namespace: string, hosts: readonly PlacedHost[]): ServerConfig | undefined {
+  const withServices = hosts.filter((h) => h.spec.services.length > 0);
+  if (withServices.length === 0) return undefined;
+  return {
+    namespace,
+    hosts: withServices.map((h) => ({
+      addresses: [h.ipv4, h.ipv6].filter((a): a is string => a !== undefined),
+      services: h.spec.services,
+    })),
+  };
+}
+
+export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
+  const t = topologyOf(lab);
+  const nsCount = lab.spec.routed.namespaces;
+  const names = labNamesFor(pid, seq, nsCount, t.onLink.length);
+  const ifs = names.ifaces;
+  const common = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+  const targetIcmp = icmpSysctls(lab.icmp.targets);
+  const defaults4 = (via: string | undefined): string[] => (via ? [`route add default via ${via}`] : []);
+  const defaults6 = (via: string | undefined): string[] => (via ? [`route add ::/0 via ${via}`] : []);
+
+  const scanner: NamespacePlan = {
+    name: names.scanner,
+    role: 'scanner',
+    sysctls: { ...common, ...targetIcmp },
+    ip: [
+      'link set lo up',
+      ...(t.scanner.ipv4 ? [`addr add ${t.scanner.ipv4}/${lab.onLink4!.length} dev ${ifs.scanner}`] : []),
+      ...(t.scanner.ipv6 ? [`addr add ${t.scanner.ipv6}/${lab.onLink6!.length} dev ${ifs.scanner} nodad`] : []),
+      `link set ${ifs.scanner} up`,
+      ...defaults4(t.router.onLink4),
+      ...defaults6(t.router.onLink6),
+    ],
+    tc: [],
+  };
+
+  const rate = lab.spec.rate;
+  const tc: string[] = [];
+  if (rate) {
+    const burst = rate.burstBytes ?? DEFAULT_BURST;
+    // tbf on the bridge that packets leave by: the target bridge shapes what
+    // goes to the targets, the on-link bridge what comes back to the scanner.
+    const devs = rate.direction === 'to-targets' ? [ifs.targetBridge] : rate.direction === 'from-targets' ? [ifs.onLinkBridge] : [ifs.targetBridge, ifs.onLinkBridge];
+    for (const dev of devs) tc.push(`qdisc add dev ${dev} root tbf rate ${rate.kbit}kbit burst ${burst} latency ${TBF_LATENCY}`);
+  }
+  const router: NamespacePlan = {
+    name: names.router,
+    role: 'router',
+    sysctls: {
+      ...common,
+      'net.ipv4.ip_forward': '1',
+      'net.ipv6.conf.all.forwarding': '1',
+      ...icmpSysctls(lab.icmp.router),
+    },
+    ip: [
+      'link set lo up',
+      `link add name ${ifs.onLinkBridge} ${BRIDGE}`,
+      `link add name ${ifs.targetBridge} ${BRIDGE}`,
+      `link set ${ifs.routerToScanner} master ${ifs.onLinkBridge}`,
+      `link set ${ifs.routerToScanner} up`,
+      ...ifs.routerToOnLink.flatMap((d) => [`link set ${d} master ${ifs.onLinkBridge}`, `link set ${d} up`]),
+      ...ifs.routerToTarget.flatMap((d) => [`link set ${d} master ${ifs.targetBridge}`, `link set ${d} up`]),
+      ...(t.router.onLink4 ? [`addr add ${t.router.onLink4}/${lab.onLink4!.length} dev ${ifs.onLinkBridge}`] : []),
+      ...(t.router.onLink6 ? [`addr add ${t.router.onLink6}/${lab.onLink6!.length} dev ${ifs.onLinkBridge} nodad`] : []),
+      ...(t.router.routed4 ? [`addr add ${t.router.routed4}/${lab.routed4!.length} dev ${ifs.targetBridge}`] : []),
+      ...(t.router.routed6 ? [`addr add ${t.router.routed6}/${lab.routed6!.length} dev ${ifs.targetBridge} nodad`] : []),
+      `link set ${ifs.onLinkBridge} up`,
+      `link set ${ifs.targetBridge} up`,
+      // Silent prefixes need a route, or the router answers "net unreachable"
+      // before the forward hook (where nftables drops them) is ever reached.
+      ...lab.silent.map((p) => `route add ${p.text} dev ${ifs.targetBridge}`),
+    ],
+    nft: routerRuleset(t, { onLink: ifs.onLinkBridge, targets: ifs.targetBridge }),
+    tc,
+  };
+
+  const targetSysctls = { ...common, ...targetIcmp, 'net.core.somaxconn': '4096', 'net.ipv4.tcp_max_syn_backlog': '4096' };
+  const targets: NamespacePlan[] = names.targets.map((name, i) => {
+    const hosts = t.routed.filter((h) => h.namespaceIndex === i);
+    const dev = ifs.target[i];
+    const server = serverFor(name, hosts);
+    return {
+      name,
+      role: 'target',
+      sysctls: targetSysctls,
+      ip: ['link set lo up', ...hosts.flatMap((h) => hostAddrLines(h, lab, dev)), `link set ${dev} up`, ...defaults4(t.router.routed4), ...defaults6(t.router.routed6)],
+      tc: [],
+      ...(server ? { server } : {}),
+    };
+  });
+  const onLinks: NamespacePlan[] = names.onLink.map((name, i) => {
+    const h = t.onLink[i];
+    const dev = ifs.onLink[i];
+    const server = serverFor(name, [h]);
+    return {
+      name,
+      role: 'on-link',
+      sysctls: targetSysctls,
+      ip: [
+        'link set lo up',
+        ...hostAddrLines(h, lab, dev),
+        `link set ${dev} up`,
+        ...(h.ipv4 ? defaults4(t.router.onLink4) : []),
+        ...(h.ipv6 ? defaults6(t.router.onLink6) : []),
+      ],
+      tc: [],
+      ...(server ? { server } : {}),
+    };
+  });
+
+  const veth = (a: string, nsA: string, b: string, nsB: string): string => `link add name ${a} netns ${nsA} type veth peer name ${b} netns ${nsB}`;
+  const veths = [
+    veth(ifs.routerToScanner, names.router, ifs.scanner, names.scanner),
+    ...names.targets.map((ns, i) => veth(ifs.routerToTarget[i], names.router, ifs.target[i], ns)),
+    ...names.onLink.map((ns, i) => veth(ifs.routerToOnLink[i], names.router, ifs.onLink[i], ns)),
+  ];
+  return { id: names.id, names, topology: t, namespaces: [scanner, router, ...targets, ...onLinks], veths };
+}
