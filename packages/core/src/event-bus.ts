@@ -3,6 +3,7 @@ import { OptionError } from './errors.js';
 import { EVENT_TYPE_COUNT, EVENT_TYPE_ID, type EventOf, type EventType, type ScanEvent } from './events.js';
 import { compileFilter, eventType, type EventFilter, type FilteredEvent } from './filter.js';
 import { EventStream, type StreamOptions } from './event-stream.js';
+import { makeDispatcher, NOOP, type Dispatch } from './dispatcher.js';
 
 export interface EventBusOptions {
   /** Events kept for replay and queries; 0 disables history. Default 1,000. */
@@ -83,22 +84,28 @@ export class EventBus {
   readonly busId: string;
 
   #seq = 0;
-  /** Per type id, the subscribers that may match; replaced, never mutated (dispatch iterates a snapshot). */
+  /** Per type id, the subscribers that may match; replaced, never mutated (dispatch works on a snapshot). */
   #byType: Subscriber[][];
+  /** Per type id, the generated dispatcher for #byType's snapshot (rebuilt lazily after a change). */
+  readonly #dispatch: Dispatch[];
   #subs: Subscriber[] = [];
   readonly #histCap: number;
-  #hist: (ScanEvent | undefined)[];
+  /** A power-of-two ring holding at least #histCap events; #histPos counts every write since construction. */
+  readonly #hist: (ScanEvent | undefined)[];
+  readonly #histMask: number;
   #histPos = 0;
-  #histLen = 0;
-  #dispatching = false;
+  /** #histPos when history was last cleared. */
+  #histStart = 0;
+  /** 0 idle, 1 dispatching, 2 closed: one compare on the fast path. */
+  #state = 0;
   #queue: ScanEvent[] = [];
-  #closed = false;
   #retiredDelivered = 0;
   #retiredDropped = 0;
   #errors = 0;
   #rejected = 0;
   #lastType: string | null = null;
-  #lastId = 0;
+  #lastDispatch: Dispatch = NOOP;
+  readonly #report = (s: Subscriber, err: unknown, e: ScanEvent): void => this.#failed(s, err, e);
   readonly #onError: EventBusOptions['onError'];
 
   constructor(options: EventBusOptions = {}) {
@@ -113,8 +120,11 @@ export class EventBus {
     }
     this.busId = options.busId ?? randomUUID();
     this.#histCap = h;
-    this.#hist = new Array<ScanEvent | undefined>(h).fill(undefined);
+    const ring = h === 0 ? 0 : 2 ** Math.ceil(Math.log2(h));
+    this.#hist = new Array<ScanEvent | undefined>(ring).fill(undefined);
+    this.#histMask = ring - 1;
     this.#byType = Array.from({ length: EVENT_TYPE_COUNT }, () => EMPTY);
+    this.#dispatch = Array.from({ length: EVENT_TYPE_COUNT }, () => NOOP);
     this.#onError = options.onError;
   }
 
@@ -124,68 +134,61 @@ export class EventBus {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#state === 2;
   }
 
   publish(event: ScanEvent): void {
-    if (this.#closed) return;
-    if (this.#dispatching) {
-      this.#queue.push(event);
+    if (this.#state !== 0) {
+      if (this.#state === 1) this.#queue.push(event);
       return;
     }
-    // #dispatch catches everything a subscriber or a bad event can throw, so no try/finally here.
-    this.#dispatching = true;
-    this.#dispatch(event);
+    // #deliver catches everything a subscriber or a bad event can throw: no try/finally needed here.
+    this.#state = 1;
+    this.#deliver(event);
     if (this.#queue.length !== 0) this.#drain();
-    this.#dispatching = false;
+    if (this.#state === 1) this.#state = 0;
   }
 
   publishMany(events: readonly ScanEvent[]): void {
-    if (this.#closed) return;
     if (!Array.isArray(events)) {
       this.#rejected++;
       return;
     }
-    if (this.#dispatching) {
-      for (let i = 0; i < events.length; i++) this.#queue.push(events[i]);
+    if (this.#state !== 0) {
+      if (this.#state === 1) for (let i = 0; i < events.length; i++) this.#queue.push(events[i]);
       return;
     }
-    this.#dispatching = true;
-    for (let i = 0; i < events.length; i++) {
-      this.#dispatch(events[i]);
+    this.#state = 1;
+    for (let i = 0; i < events.length && this.#state === 1; i++) {
+      this.#deliver(events[i]);
       if (this.#queue.length !== 0) this.#drain();
     }
-    this.#dispatching = false;
+    if (this.#state === 1) this.#state = 0;
   }
 
   #drain(): void {
     const q = this.#queue;
-    // Events published by handlers of queued events append to q: FIFO holds.
-    for (let i = 0; i < q.length; i++) this.#dispatch(q[i]);
+    // Events published by handlers of queued events append to q: FIFO holds. A close() stops the drain.
+    for (let i = 0; i < q.length && this.#state === 1; i++) this.#deliver(q[i]);
     q.length = 0;
   }
 
-  #dispatch(event: ScanEvent): void {
-    let list: Subscriber[] | undefined;
+  #deliver(event: ScanEvent): void {
+    let d: Dispatch;
     try {
       const type = event.type;
       // Scans publish runs of one type (PortFound, PortFound, ...): a pointer
       // compare of interned strings skips the keyed lookup.
-      let id: number;
-      if (type === this.#lastType) id = this.#lastId;
+      if (type === this.#lastType) d = this.#lastDispatch;
       else {
-        id = EVENT_TYPE_ID[type];
+        const id = EVENT_TYPE_ID[type];
         if (typeof id !== 'number') {
           this.#rejected++;
           return;
         }
+        d = this.#dispatch[id];
         this.#lastType = type;
-        this.#lastId = id;
-      }
-      list = this.#byType[id];
-      if (list === undefined) {
-        this.#rejected++;
-        return;
+        this.#lastDispatch = d;
       }
       event.seq = this.#seq + 1; // throws on a frozen object: rejected below, seq not consumed
     } catch {
@@ -193,24 +196,21 @@ export class EventBus {
       return;
     }
     this.#seq++;
-    const cap = this.#histCap;
-    if (cap !== 0) {
-      this.#hist[this.#histPos] = event;
-      if (++this.#histPos === cap) this.#histPos = 0;
-      if (this.#histLen !== cap) this.#histLen++;
-    }
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i];
-      if (!s.active) continue; // unsubscribed earlier in this dispatch
-      try {
-        if (s.test === null || s.test(event)) {
-          s.delivered++;
-          s.handler(event);
-        }
-      } catch (err) {
-        this.#failed(s, err, event);
-      }
-    }
+    if (this.#histCap !== 0) this.#hist[this.#histPos++ & this.#histMask] = event;
+    d(event);
+  }
+
+  /** Rebuilds a type's dispatcher on its first publish after a subscription change. */
+  #invalidate(id: number): void {
+    const subs = this.#byType[id];
+    const rebuild: Dispatch = (e) => {
+      const real = makeDispatcher(subs, this.#report);
+      if (this.#dispatch[id] === rebuild) this.#dispatch[id] = real;
+      if (this.#lastDispatch === rebuild) this.#lastDispatch = real;
+      real(e);
+    };
+    this.#dispatch[id] = subs.length === 0 ? NOOP : rebuild;
+    this.#lastType = null;
   }
 
   #failed(s: Subscriber, err: unknown, event: ScanEvent): void {
@@ -261,7 +261,7 @@ export class EventBus {
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new OptionError('onError must be a function');
     const s = new Subscriber(this, compiled.mayMask, compiled.exact ? null : compiled.test, handler, options.onError, onClose);
     onCreate?.(s);
-    if (this.#closed) {
+    if (this.#state === 2) {
       s.active = false;
       onClose?.();
       return s;
@@ -280,7 +280,10 @@ export class EventBus {
       if (!s.active) return s;
     }
     for (let id = 0; id < EVENT_TYPE_COUNT; id++) {
-      if (((compiled.mayMask >>> id) & 1) === 1) this.#byType[id] = [...this.#byType[id], s];
+      if (((compiled.mayMask >>> id) & 1) === 1) {
+        this.#byType[id] = [...this.#byType[id], s];
+        this.#invalidate(id);
+      }
     }
     this.#subs = [...this.#subs, s];
     return s;
@@ -294,6 +297,7 @@ export class EventBus {
       if (((s.mask >>> id) & 1) === 1) {
         const next = this.#byType[id].filter((x) => x !== s);
         this.#byType[id] = next.length === 0 ? EMPTY : next;
+        this.#invalidate(id);
       }
     }
     this.#subs = this.#subs.filter((x) => x !== s);
@@ -315,16 +319,16 @@ export class EventBus {
     return new EventStream<FilteredEvent<F>[]>(this, filter, options, true);
   }
 
+  get #histLen(): number {
+    return Math.min(this.#histPos - this.#histStart, this.#histCap);
+  }
+
   /** The last `n` events (all kept by default), oldest first. */
   getHistory(n = Infinity): ScanEvent[] {
     const count = Math.min(this.#histLen, Math.max(0, Math.floor(n)));
     const out = new Array<ScanEvent>(count);
-    const cap = this.#histCap;
-    let pos = (this.#histPos - count + cap) % cap;
-    for (let i = 0; i < count; i++) {
-      out[i] = this.#hist[pos] as ScanEvent;
-      if (++pos === cap) pos = 0;
-    }
+    const first = this.#histPos - count;
+    for (let i = 0; i < count; i++) out[i] = this.#hist[(first + i) & this.#histMask] as ScanEvent;
     return out;
   }
 
@@ -333,11 +337,9 @@ export class EventBus {
     const test = compileFilter(filter).test;
     const limit = Math.max(0, Math.floor(n));
     const out: ScanEvent[] = [];
-    const cap = this.#histCap;
-    let pos = this.#histPos;
-    for (let i = 0; i < this.#histLen && out.length < limit; i++) {
-      pos = pos === 0 ? cap - 1 : pos - 1;
-      const e = this.#hist[pos] as ScanEvent;
+    const len = this.#histLen;
+    for (let i = 1; i <= len && out.length < limit; i++) {
+      const e = this.#hist[(this.#histPos - i) & this.#histMask] as ScanEvent;
       if (test(e)) out.push(e);
     }
     return out.reverse();
@@ -345,8 +347,7 @@ export class EventBus {
 
   clearHistory(): void {
     this.#hist.fill(undefined);
-    this.#histPos = 0;
-    this.#histLen = 0;
+    this.#histStart = this.#histPos;
   }
 
   subscriberCount(): number {
@@ -372,8 +373,9 @@ export class EventBus {
 
   /** Ends every stream (after what it has buffered) and unsubscribes everyone. Later publishes are ignored. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state === 2) return;
+    this.#state = 2;
+    this.#queue.length = 0;
     for (const s of this.#subs) {
       this._remove(s);
       try {
