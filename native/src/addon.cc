@@ -1,0 +1,22 @@
+// Module entry: one Init<Area> per area, each declared in that area's header.
+// Node-API modules are context-aware: this runs once per environment (main
+// thread and every worker_thread that loads the addon).
+#include <napi.h>
+
+#include "bench/bench_binding.h"
+#include "common/env_threads.h"
+#include "packet/packet_binding.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  portflow::InitEnv(env);
+  portflow::InitPacket(env, exports);
+  portflow::InitBench(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(portflow_native, Init)
