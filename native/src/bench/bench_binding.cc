@@ -135,7 +135,7 @@ Napi::Value Parse(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < count; ++i) {
     const uint32_t k = i % 3;
     ParsePacket(frames[k], lens[k], opt, &out);
-    check += out.src_port + static_cast<uint64_t>(out.l4_checksum) + out.quoted.dst_port;
+    check += out.src_port + static_cast<uint64_t>(out.l4_checksum) + (out.has_quoted ? out.quoted.dst_port : 0);
   }
   const double t1 = NowNs();
   volatile uint64_t sink = check;

@@ -223,7 +223,7 @@ Napi::Object ToObject(Napi::Env env, const ParsedPacket& p) {
   if (p.has_mac) {
     link.Set("src", FormatMac(p.src_mac));
     link.Set("dst", FormatMac(p.dst_mac));
-  } else if (p.src_mac[0] | p.src_mac[1] | p.src_mac[2] | p.src_mac[3] | p.src_mac[4] | p.src_mac[5]) {
+  } else if (p.has_src_mac) {
     link.Set("src", FormatMac(p.src_mac));
   }
   if (p.vlan_count) link.Set("vlan", p.vlan_id);
@@ -310,7 +310,7 @@ Napi::Object ToObject(Napi::Env env, const ParsedPacket& p) {
       m.Set("transmit", p.ts_transmit);
     }
     if (p.icmp_meaning == IcmpMeaning::kFragmentationNeeded) m.Set("mtu", p.icmp_mtu);
-    if (p.quoted.present) {
+    if (p.has_quoted) {
       const QuotedProbe& q = p.quoted;
       Napi::Object qo = Napi::Object::New(env);
       qo.Set("version", q.family);

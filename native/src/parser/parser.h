@@ -73,6 +73,9 @@ struct QuotedProbe {  // the original header an ICMP error carries
   uint16_t echo_seq;
 };
 
+// Scalars and validity flags come first and are zeroed on every parse; the arrays
+// after `reset_boundary` are written only when their flag says they are valid (the
+// reset is the parser's biggest fixed cost, so it stays small).
 struct ParsedPacket {
   ParseError error;
   Layer error_layer;
@@ -80,25 +83,18 @@ struct ParsedPacket {
   uint32_t captured_len;
 
   // Link
-  bool has_mac;
-  uint8_t src_mac[6];
-  uint8_t dst_mac[6];
+  bool has_mac;       // src_mac and dst_mac (Ethernet)
+  bool has_src_mac;   // src_mac only (Linux cooked capture of an Ethernet device)
   uint16_t ethertype;
   uint8_t vlan_count;
-  uint16_t vlan_id;       // outermost
+  uint16_t vlan_id;   // outermost
 
-  // ARP
+  // ARP (arp_* arrays valid when is_arp)
   bool is_arp;
   uint16_t arp_op;
-  uint8_t arp_sender_mac[6];
-  uint8_t arp_sender_ip[4];
-  uint8_t arp_target_mac[6];
-  uint8_t arp_target_ip[4];
 
-  // IP
+  // IP (src/dst valid when family != 0)
   uint8_t family;  // 0 (no IP layer), 4 or 6
-  uint8_t src[16];
-  uint8_t dst[16];
   uint8_t ttl;     // hop limit for IPv6
   uint8_t tos;     // traffic class for IPv6
   bool dont_fragment;
@@ -119,14 +115,13 @@ struct ParsedPacket {
   uint32_t payload_offset;
   uint32_t payload_len;  // bytes actually captured
 
-  // TCP
+  // TCP (option_kinds[0..option_count) valid)
   uint32_t seq;
   uint32_t ack;
   uint8_t tcp_flags;
   uint16_t window;
   uint16_t urgent;
   uint8_t option_count;
-  uint8_t option_kinds[kMaxTcpOptions];  // in wire order
   bool options_malformed;
   uint16_t mss;           // 0: absent
   int16_t window_scale;   // -1: absent
@@ -138,24 +133,37 @@ struct ParsedPacket {
   // UDP
   uint16_t udp_len;
 
-  // ICMP / ICMPv6 (including NDP)
+  // ICMP / ICMPv6 (including NDP); `quoted` valid when quoted.present
   uint8_t icmp_type;
   uint8_t icmp_code;
   uint16_t icmp_id;   // echo / timestamp
   uint16_t icmp_seq;
   uint32_t icmp_mtu;  // fragmentation needed / packet too big
   IcmpMeaning icmp_meaning;
-  QuotedProbe quoted;
+  bool has_quoted;
   // ICMP timestamp reply (type 14)
   uint32_t ts_originate;
   uint32_t ts_receive;
   uint32_t ts_transmit;
 
-  // NDP (ICMPv6 135/136)
+  // NDP (ICMPv6 135/136): ndp_target valid when is_ndp, ndp_mac when has_ndp_mac
   bool is_ndp;
-  uint8_t ndp_target[16];
   bool ndp_router, ndp_solicited, ndp_override;
   bool has_ndp_mac;       // target (NA) or source (NS) link-layer address option
+
+  // ---- not cleared: valid only under the flags above ----
+  uint8_t reset_boundary[1];
+  uint8_t src_mac[6];
+  uint8_t dst_mac[6];
+  uint8_t arp_sender_mac[6];
+  uint8_t arp_sender_ip[4];
+  uint8_t arp_target_mac[6];
+  uint8_t arp_target_ip[4];
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint8_t option_kinds[kMaxTcpOptions];  // in wire order
+  QuotedProbe quoted;
+  uint8_t ndp_target[16];
   uint8_t ndp_mac[6];
 };
 
