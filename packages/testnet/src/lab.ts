@@ -212,8 +212,37 @@ export class Lab {
         if (n.tc.length) await run('tc', ['-n', n.name, '-batch', '-'], { input: n.tc.map((l) => `${l}\n`).join('') });
       }),
     );
+    await this.waitForLinks(readyTimeoutMs);
     const server = programPath('server');
     await Promise.all(plan.namespaces.filter((n) => n.server).map((n) => this.startServer(server, n.server!, readyTimeoutMs)));
+  }
+
+  /**
+   * Wait until every interface is up and no IPv6 address is tentative. A
+   * bridge gets its carrier through the kernel's link watch (up to a second
+   * later), and until then its IPv6 addresses stay tentative even with nodad:
+   * the router would not answer neighbour solicitations and the first probes
+   * of an IPv6 lab would time out.
+   */
+  private async waitForLinks(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let pending = this.plan.namespaces.map((n) => n.name);
+    for (;;) {
+      const states = await Promise.all(
+        pending.map(async (ns) => {
+          const [links, tentative] = await Promise.all([run('ip', ['-n', ns, '-o', 'link', 'show']), run('ip', ['-n', ns, '-o', '-6', 'addr', 'show', 'tentative'])]);
+          const down = links.split('\n').filter((l) => l.trim() !== '' && !/: lo: /.test(l) && !/ state UP /.test(l));
+          return { ns, ready: down.length === 0 && tentative.trim() === '', detail: [...down, tentative.trim()].filter(Boolean).join(' | ') };
+        }),
+      );
+      const waiting = states.filter((s) => !s.ready);
+      if (waiting.length === 0) return;
+      if (performance.now() > deadline) {
+        throw new TestnetError('ERR_TESTNET_STATE', `lab ${this.id}: links not ready after ${timeoutMs} ms in ${waiting.map((w) => `${w.ns} (${w.detail.slice(0, 200)})`).join(', ')}`);
+      }
+      pending = waiting.map((w) => w.ns);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   private applySysctls(n: NamespacePlan): Promise<string> {

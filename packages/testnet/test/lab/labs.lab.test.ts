@@ -1,0 +1,102 @@
+import { describe, expect } from 'vitest';
+import { addressAt } from '../../src/address.js';
+import { labNames, startLab, type Lab } from '../../src/index.js';
+import { labIt, leftovers, mismatches, probesFor } from './check.js';
+
+/** Addresses of the lab that must not answer: routed, silent and on-link ones that are not live. */
+function nonLiveSamples(lab: Lab): string[] {
+  const r = lab.resolved;
+  const out: string[] = [];
+  const truth = lab.truth();
+  const pick = (p: NonNullable<typeof r.routed4>, offsets: number[]) => {
+    for (const o of offsets) {
+      const a = addressAt(p, o, 'sample');
+      if (!truth.isLive(a) && a !== lab.scanner.ipv4 && a !== lab.scanner.ipv6) out.push(a);
+    }
+  };
+  if (r.routed4) pick(r.routed4, [11, 77, 200]);
+  if (r.routed6) pick(r.routed6, [11, 0xbeef]);
+  for (const s of r.silent) pick(s, [5, 4242]);
+  if (r.onLink4) pick(r.onLink4, [99]);
+  if (r.onLink6) pick(r.onLink6, [0x99]);
+  return out;
+}
+
+describe.each(labNames())('lab %s', (name) => {
+  labIt('comes up, answers plain sockets as its truth says, and leaves nothing behind', async () => {
+    const lab = await startLab(name);
+    let results;
+    try {
+      const truth = lab.truth();
+      const probes = probesFor(truth, nonLiveSamples(lab));
+      results = await lab.probe(probes, { timeoutMs: 1000 });
+      expect(results).toHaveLength(probes.length);
+      expect(mismatches(truth, results)).toEqual([]);
+      // Every kind of behaviour the lab declares was actually seen.
+      const outcomes = new Set(results.map((r) => `${r.protocol}:${r.outcome}`));
+      expect(outcomes).toContain('tcp:connected');
+      expect(outcomes).toContain('tcp:refused');
+      expect(outcomes).toContain('udp:reply');
+      expect(outcomes).toContain('udp:refused');
+      expect(outcomes).toContain(lab.spec.nonLive === 'drop' ? 'tcp:timeout' : 'tcp:unreachable');
+    } finally {
+      await lab.down();
+    }
+    expect(leftovers(lab)).toEqual([]);
+  });
+});
+
+describe('the standard lab', () => {
+  labIt('reports how long it takes to come up and go down', async () => {
+    const lab = await startLab('standard');
+    const t0 = performance.now();
+    await lab.down();
+    const downMs = performance.now() - t0;
+    console.log(`[testnet lab] standard lab: up ${lab.upMs.toFixed(0)} ms, down ${downMs.toFixed(0)} ms`);
+    expect(leftovers(lab)).toEqual([]);
+  });
+
+  labIt('finds its on-link neighbours by ARP and NDP', async () => {
+    const lab = await startLab('standard');
+    try {
+      const addrs = lab.onLink.live;
+      // One ping each fills the scanner's neighbour table the way a discovery sweep would.
+      for (const a of addrs) {
+        const r = await lab.exec('ping', ['-c', '1', '-W', '1', a]);
+        expect(r.code, `ping ${a}: ${r.stdout}${r.stderr}`).toBe(0);
+      }
+      const neigh = await lab.exec('ip', ['neigh', 'show', 'dev', lab.scanner.interface]);
+      for (const a of addrs) expect(neigh.stdout).toMatch(new RegExp(`^${a.replace(/\./g, '\\.')} lladdr `, 'm'));
+      // A non-live on-link address stays unresolved.
+      const miss = await lab.exec('ping', ['-c', '1', '-W', '1', '10.20.0.99']);
+      expect(miss.code).not.toBe(0);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('agrees with nmap, the second opinion, on every open TCP port', async (ctx) => {
+    const lab = await startLab('standard');
+    try {
+      const which = await lab.exec('sh', ['-c', 'command -v nmap']);
+      if (which.code !== 0) {
+        if (process.env.CI === 'true') throw new Error('nmap is missing on CI (apt-get install -y nmap)');
+        ctx.skip('nmap is not installed');
+      }
+      const truth = lab.truth();
+      const hosts = truth.discovery.routed.filter((a) => !a.includes(':'));
+      const r = await lab.exec('nmap', ['-sS', '-Pn', '-n', '-T4', '--max-retries', '3', '-p', lab.spec.scanPorts.tcp, '-oX', '-', ...hosts], { timeoutMs: 110_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const found = new Set<string>();
+      for (const m of r.stdout.matchAll(/<host\b[\s\S]*?<\/host>/g)) {
+        const addr = /<address addr="([^"]+)" addrtype="ipv4"/.exec(m[0])?.[1];
+        for (const p of m[0].matchAll(/<port protocol="tcp" portid="(\d+)"><state state="open"/g)) found.add(`${addr}:${p[1]}`);
+      }
+      const expected = new Set(truth.openPorts('tcp').filter((p) => hosts.includes(p.address)).map((p) => `${p.address}:${p.port}`));
+      expect(expected.size).toBe(224);
+      expect([...found].sort()).toEqual([...expected].sort());
+    } finally {
+      await lab.down();
+    }
+  });
+});
