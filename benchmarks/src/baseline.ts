@@ -1,0 +1,32 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const FILE = fileURLToPath(new URL('../baseline.json', import.meta.url));
+
+export interface Baseline {
+  version: 1;
+  note: string;
+  classes: Record<string, { measured: string; node: string; ratios: Record<string, { value: number; tolerance: number; spread: number }> }>;
+}
+
+export function loadBaseline(): Baseline {
+  if (!existsSync(FILE)) return { version: 1, note: '', classes: {} };
+  return JSON.parse(readFileSync(FILE, 'utf8')) as Baseline;
+}
+
+export function saveBaseline(b: Baseline): void {
+  b.note = 'Guarded same-run ratios (ours ÷ peer) per machine class; tolerance = max(0.20, 3 × the spread measured across processes). Regenerate with `pnpm bench --update-baseline`.';
+  writeFileSync(FILE, `${JSON.stringify(b, null, 2)}\n`);
+}
+
+/**
+ * A ratio fails only above value × (1 + tolerance). The floor of 20% covers
+ * what we saw between quiet runs; three times the measured cross-process
+ * spread covers noisier ones. A real 3× regression is far outside either.
+ */
+export function toleranceFor(spread: number): number {
+  return Math.max(0.2, 3 * spread);
+}
+
+/** Without a baseline for this machine class, ratio goals are checked with this much slack. */
+export const NO_BASELINE_SLACK = 1.0;

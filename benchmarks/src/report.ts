@@ -1,0 +1,75 @@
+import type { Machine, SuiteResult } from './collect.js';
+
+export interface Results {
+  date: string;
+  machine: Machine;
+  quick: boolean;
+  suites: SuiteResult[];
+}
+
+const fmt = (ns: number): string => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(ns < 10 ? 2 : 1)} ns`);
+const fmtRate = (perSec: number): string => (perSec >= 1e6 ? `${(perSec / 1e6).toFixed(1)}M/s` : `${(perSec / 1e3).toFixed(0)}k/s`);
+
+export function renderMarkdown(r: Results): string {
+  const out: string[] = [];
+  out.push('# Benchmark results', '');
+  out.push(`Measured ${r.date}${r.quick ? ' (quick mode)' : ''} with \`pnpm bench\`. Method: benchmarks/README.md.`, '');
+  out.push('| machine | |', '|---|---|');
+  out.push(`| CPU | ${r.machine.cpu} |`, `| cores | ${r.machine.cores} |`, `| kernel | ${r.machine.kernel} |`, `| Node | ${r.machine.node} |`, '');
+  out.push('![ours against peers](results/chart.svg)', '');
+  const goalLines: string[] = [];
+  for (const s of r.suites) {
+    out.push(`## ${s.suite}`, '');
+    out.push(`${s.processes} fresh processes; figures are medians, ranges are the lowest and highest per-process median.`, '');
+    if (s.latency) {
+      out.push('| subscriber | p50 | p99 | p99.9 | events |', '|---|---|---|---|---|');
+      for (const k of ['sync', 'stream'] as const) {
+        const l = s.latency[k];
+        out.push(`| ${k === 'sync' ? 'synchronous handler' : 'stream (for await)'} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmt(l.p999)} | ${l.count.toLocaleString('en')} |`);
+      }
+      out.push('');
+      continue;
+    }
+    out.push('| case | ours | peers | ratio ours ÷ peer (range) |', '|---|---|---|---|');
+    for (const c of s.cases) {
+      const peers = Object.entries(c.peersNs).map(([p, ns]) => `${p} ${fmt(ns)}`).join('<br>') || '—';
+      const ratios = c.ratios.map((x) => `${x.peer}: **${x.median.toFixed(2)}×** (${x.min.toFixed(2)}–${x.max.toFixed(2)})`).join('<br>') || '—';
+      out.push(`| ${c.title} | ${fmt(c.oursNs)} per ${c.unit} (${fmt(c.oursMin)}–${fmt(c.oursMax)}) | ${peers} | ${ratios} |`);
+      for (const g of c.goals) {
+        const actual = g.kind === 'ratio' ? `${g.actual.toFixed(2)}×` : g.kind === 'maxNs' ? fmt(g.actual) : fmtRate(g.actual);
+        goalLines.push(`| ${c.id} | ${g.text} | ${actual} | ${g.met ? 'met' : '**missed**'} |`);
+      }
+    }
+    out.push('');
+  }
+  out.push('## Goals', '', '| case | goal | measured | |', '|---|---|---|---|', ...goalLines, '');
+  const missed = r.suites.flatMap((s) => s.cases.flatMap((c) => c.goals.filter((g) => !g.met).map((g) => `${c.id}: ${g.text}`)));
+  out.push(missed.length ? `Missed in this run: ${missed.join('; ')}. See "Why goals are missed" in benchmarks/README.md.` : 'Every goal was met in this run.', '');
+  return out.join('\n');
+}
+
+/** Horizontal bars, ours and each peer, per publish case: a plain SVG, no dependency. */
+export function renderSvg(r: Results): string {
+  const rows: { label: string; ns: number; ours: boolean }[] = [];
+  for (const s of r.suites) {
+    for (const c of s.cases) {
+      if (!Object.keys(c.peersNs).length) continue;
+      rows.push({ label: `${c.id}: portflow`, ns: c.oursNs, ours: true });
+      for (const [p, ns] of Object.entries(c.peersNs)) rows.push({ label: `${c.id}: ${p}`, ns, ours: false });
+    }
+  }
+  const W = 900, rowH = 18, left = 330, top = 30;
+  const max = Math.max(1, ...rows.filter((x) => x.ns < 1e4).map((x) => x.ns));
+  const H = top + rows.length * rowH + 20;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const bars = rows.map((row, i) => {
+    const y = top + i * rowH;
+    const w = Math.max(1, (Math.min(row.ns, max) / max) * (W - left - 90));
+    return `<text x="${left - 6}" y="${y + 12}" text-anchor="end" font-size="11">${esc(row.label)}</text>` +
+      `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}" fill="${row.ours ? '#2b7bb9' : '#b0b0b0'}"/>` +
+      `<text x="${(left + w + 4).toFixed(1)}" y="${y + 12}" font-size="11">${fmt(row.ns)}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
+    `<text x="10" y="18" font-size="13" font-weight="bold">ns per operation (shorter is faster); portflow in blue, peers in grey — ${esc(r.machine.cpu)}</text>` +
+    `${bars.join('')}</svg>\n`;
+}

@@ -1,0 +1,7 @@
+import type { Suite } from '../suite.js';
+import { eventBusSuite } from './event-bus.js';
+
+/** Every suite the runner knows, by name (the latency suite is handled apart: it reports percentiles). */
+export const SUITES: Record<string, Suite> = {
+  'event-bus': eventBusSuite,
+};
