@@ -4,7 +4,7 @@ import { runSync } from '../../src/run.js';
 
 export const skipReason = inject('labSkipReason');
 /** `it` for lab tests: skipped, with the reason printed by global setup, when labs cannot run here. */
-export const labIt = skipReason ? it.skip : it;
+export const labIt = (skipReason ? it.skip : it) as typeof it;
 
 /**
  * What a plain socket saw, as the port states and reasons it is compatible
