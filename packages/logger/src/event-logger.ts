@@ -85,6 +85,8 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   #pending = 0;
   #closed = false;
   #closing: Promise<LoggerStats> | null = null;
+  /** Set synchronously when close() starts (#closing is assigned only after #close() returns its promise). */
+  #shuttingDown = false;
   #closeWaiters: (() => void)[] = [];
   /** Kinds with a warning published and not yet recovered: one WarningIssued per episode, not per event. */
   #warned = new Set<WarnKind>();
@@ -215,7 +217,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
 
   /** Write a `scan_config` line for `scanId` (repeated at the top of every later file until endScan). */
   startScan(scanId: string, config: { readonly [key: string]: JsonValue } = {}): void {
-    if (this.#closed || this.#closing !== null) throw new LoggerClosedError('startScan()');
+    if (this.#closed || this.#shuttingDown) throw new LoggerClosedError('startScan()');
     if (typeof scanId !== 'string' || scanId === '') throw new OptionError('startScan() needs a non-empty scan id');
     let line: string;
     try {
@@ -261,7 +263,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
 
   /** Start a new file now (as size or time rotation would). */
   rotate(): void {
-    if (this.#closed || this.#closing !== null) throw new LoggerClosedError('rotate()');
+    if (this.#closed || this.#shuttingDown) throw new LoggerClosedError('rotate()');
     this.#rotate();
   }
 
@@ -291,6 +293,9 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   }
 
   async #close(): Promise<LoggerStats> {
+    this.#shuttingDown = true;
+    // Let the disk catch up first, so the summary below is not itself dropped by the memory bound.
+    await this.flush();
     const dropped = this.#dropDisk + this.#dropMemory + this.#dropSerialize;
     if (dropped !== 0) {
       // Logged if the disk allows: the total is what the earlier per-episode warnings could not know.
@@ -324,6 +329,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
       this.#flushActiveSync();
       return;
     }
+    this.#shuttingDown = true;
     this.#sub.unsubscribe();
     clearInterval(this.#timer);
     if (this.#fsyncTimer !== undefined) clearInterval(this.#fsyncTimer);
@@ -389,7 +395,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   // ---- rotation --------------------------------------------------------------
 
   #tick(): void {
-    if (this.#closed || this.#closing !== null) return;
+    if (this.#closed || this.#shuttingDown) return;
     const now = Date.now();
     if (now >= this.#nextRotateAt || (this.#logPath.dated && this.#logPath.at(now) !== this.#active.path)) {
       if (this.#opts.interval !== undefined) this.#nextRotateAt = nextBoundary(now, this.#opts.interval);
@@ -460,7 +466,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   sinkRemoved(sink: FileSink): void {
     const chars = sink.buf.length;
     const { text, lines } = sink.takeBuffer();
-    if (sink !== this.#active || this.#closing !== null || this.#closed) {
+    if (sink !== this.#active || this.#shuttingDown || this.#closed) {
       this.#pending -= chars;
       this.#dropDisk += lines;
       this.#retiring.add(sink);
@@ -500,14 +506,14 @@ export class EventLogger implements SinkOwner, ExitParticipant {
       this.#jobs.delete(sink);
       this.#compressor?.markReady(job);
     }
-    if (sink.path !== this.#active.path || this.#closing !== null) {
+    if (sink.path !== this.#active.path || this.#shuttingDown) {
       const lock = this.#locks.get(sink.path);
       if (lock !== undefined && sink.path !== this.#active.path) {
         releaseLock(lock);
         this.#locks.delete(sink.path);
       }
     }
-    if (this.#closing !== null && this.#retiring.size === 0) {
+    if (this.#shuttingDown && this.#retiring.size === 0) {
       for (const w of this.#closeWaiters) w();
       this.#closeWaiters = [];
     }
