@@ -9,7 +9,9 @@
         "src/packet/templates.cc",
         "src/packet/packet_binding.cc",
         "src/parser/parser.cc",
-        "src/bench/bench_binding.cc"
+        "src/bench/bench_binding.cc",
+        "src/job/index_space.cc",
+        "src/job/job_binding.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

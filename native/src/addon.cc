@@ -5,6 +5,7 @@
 
 #include "bench/bench_binding.h"
 #include "common/env_threads.h"
+#include "job/job_binding.h"
 #include "packet/packet_binding.h"
 
 namespace {
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitEnv(env);
   portflow::InitPacket(env, exports);
   portflow::InitBench(env, exports);
+  portflow::InitJob(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

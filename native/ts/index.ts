@@ -3,3 +3,4 @@ export { NativeError, NativeLoadError, PacketOptionError, PacketParseError, Ring
 export { ipToBytes, macToBytes, bytesToIp } from './address.js';
 export * from './packet.js';
 export * from './bench.js';
+export * from './job.js';
