@@ -79,6 +79,25 @@ describe('hygiene', () => {
     });
   }
 
+  labIt('a bring-up that fails removes what it had built and says why', async () => {
+    const before = new Set(listNamespaces());
+    const err = await startLab('standard', { readyTimeoutMs: 1 }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message: string },
+    );
+    // readyTimeoutMs bounds both waits: for the links, then for the listeners
+    expect(['ERR_TESTNET_STATE', 'ERR_TESTNET_SERVER']).toContain(err?.code);
+    expect(err?.message).toMatch(/^(lab pftn\d+-\d+: links not ready after 1 ms in pftn|listeners in pftn\d+-\d+-(t|o)\d+ did not report ready within 1 ms)/);
+    expect(listNamespaces().filter((n) => !before.has(n))).toEqual([]);
+  });
+
+  labIt('refuses to start without root, with a typed error', () => {
+    const script = `import(${JSON.stringify(`${DIST}index.js`)}).then((m) => m.startLab('standard')).then(() => process.exit(0), (e) => { console.log(e.code + ' ' + e.message); process.exit(3); });`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stdout.trim()).toBe('ERR_TESTNET_NOT_ROOT lab "standard" needs root (network namespaces, veths, nftables); run as root or skip lab tests');
+  });
+
   labIt('testnet up leaves a lab up that status lists, --all-stale spares and down removes', async () => {
     const up = cli('up', '--lab', 'unreachable', '--json');
     expect(up.status, up.stderr).toBe(0);
