@@ -3,7 +3,7 @@
  * pnpm testnet up [--lab NAME] [--icmp lifted|default] [--loss PCT[:DIR]] [--rate KBIT[:DIR]] [--non-live drop|host-unreachable]
  * pnpm testnet down [ID] [--all-stale]
  * pnpm testnet status [--json]
- * pnpm testnet truth [--lab NAME | --id ID] [--json] [--icmp ...]
+ * pnpm testnet truth [--lab NAME | --id ID] [--json | --expand] [--icmp ...]
  * pnpm testnet labs
  */
 import { spawnSync } from 'node:child_process';
@@ -22,8 +22,9 @@ const USAGE = `usage: testnet <command>
   down [ID]           remove the lab(s) left up by \`up\` (or the one named)
   down --all-stale    remove only what killed runs left behind
   status [--json]     list the labs on this machine
-  truth [--lab NAME | --id ID] [--json] [--icmp ...]
-                      ground truth of a lab (default: the lab that is up, else standard)
+  truth [--lab NAME | --id ID] [--json | --expand] [--icmp ...]
+                      ground truth of a lab (default: the lab that is up, else standard);
+                      --expand: one JSON line per live address x scan port x protocol
   exec [--id ID] -- CMD [ARGS...]
                       run a command in the scanner namespace of the lab that is up
   labs                list the named labs`;
@@ -92,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       'non-live': { type: 'string' },
       'all-stale': { type: 'boolean' },
       json: { type: 'boolean' },
+      expand: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -173,6 +175,13 @@ async function main(argv: string[]): Promise<number> {
         spec = up?.state ? { ...up.state.spec, ...overridesFrom(values) } : labSpec('standard', overridesFrom(values));
       }
       const truth = computeTruth(resolveLabSpec(spec));
+      if (values.expand) {
+        // One JSON line per live address × scan port × protocol, for jq and non-JS consumers.
+        for (const protocol of ['tcp', 'udp'] as const) {
+          for (const e of truth.entries(protocol)) process.stdout.write(`${JSON.stringify(e)}\n`);
+        }
+        return 0;
+      }
       if (values.json) {
         process.stdout.write(`${JSON.stringify(truth)}\n`);
         return 0;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TruthJSON } from '../src/index.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 
 describe('testnet CLI (no root needed)', () => {
   it('prints the truth of a named lab as JSON', () => {
@@ -19,6 +19,15 @@ describe('testnet CLI (no root needed)', () => {
     const t = JSON.parse(cli('truth', '--lab', 'standard', '--icmp', 'default', '--loss', '2:to-targets', '--json').stdout) as TruthJSON;
     expect(t.icmp).toEqual({ router: 'default', targets: 'default' });
     expect(t.faults.loss).toEqual({ percent: 2, direction: 'to-targets' });
+  });
+
+  it('expands the truth to one JSON line per live address, scan port and protocol', () => {
+    const r = cli('truth', '--lab', 'standard', '--expand');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { address: string; protocol: string; port: number; state: string });
+    const t = JSON.parse(cli('truth', '--lab', 'standard', '--json').stdout) as TruthJSON;
+    expect(lines).toHaveLength(t.liveHosts.length * (1032 + 10));
+    expect(lines.filter((l) => l.protocol === 'tcp' && l.state === 'open' && !l.address.includes(':') && l.address.startsWith('10.20.1.'))).toHaveLength(224);
   });
 
   it('lists the labs', () => {
