@@ -25,8 +25,8 @@ function run(args) {
   return r.status ?? 1;
 }
 
-const unit = run(['run', 'test', '--output-logs=new-only']);
-const lab = unit === 0 ? run(['run', 'test:lab', '--concurrency=1', '--output-logs=new-only']) : 1;
+const unit = run(['run', 'test', '--continue', '--output-logs=new-only']);
+const lab = unit === 0 ? run(['run', 'test:lab', '--continue', '--concurrency=1', '--output-logs=new-only']) : 1;
 
 let files = 0, filesFailed = 0, passed = 0, failed = 0, skipped = 0;
 const perPackage = [];
