@@ -21,3 +21,11 @@ export function drive(sim: Sim, options: ProgressAggregatorOptions = {}): Progre
   agg.close();
   return out;
 }
+
+/** The metrics after every event of the scan (ScanCompleted included). */
+export function finalMetrics(sim: Sim, options: ProgressAggregatorOptions = {}): ProgressMetrics {
+  const bus = new EventBus({ historySize: 0 });
+  const agg = new ProgressAggregator(bus, sim.scanId, { clock: () => sim.endTs, ...options });
+  for (const e of sim.events) bus.publish(e);
+  return agg.getCurrentMetrics();
+}

@@ -61,9 +61,12 @@ export function renderDetailed(m: ProgressMetrics, options?: RenderOptions): str
     [[formatCount(f.warnings), f.warnings > 0 ? 'yellow' : undefined], [' warnings']],
     ...(f.errors > 0 ? [[[formatCount(f.errors), 'red'], [' errors']] as Field] : []),
   ];
+  // An ended scan has no current stage: show the port scan's probes, the bulk of the work.
+  const ps = m.stages.find((s) => s.stage === 'PortScanning');
+  const [done, total] = ended && m.total === 0 && ps !== undefined ? [ps.completed, ps.total] : [m.completed, m.total];
   const probes: Field[] = [
     [['Probes:', 'dim']],
-    [[`${formatCount(m.completed)}/${formatCount(m.total)} done`]],
+    [[`${formatCount(done)}/${formatCount(total)} done`]],
     [[`${formatCount(m.inFlight)} in flight`]],
     [[`${formatCount(m.retriesPending)} retries`]],
     [[`elapsed ${formatDuration(m.elapsedMs)}`]],
