@@ -189,7 +189,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
       }
       sink.size += n;
     }
-    sink.append(`${line}\n`, 1);
+    sink.append(`${line}\n`, 1, 1);
     sink.events++;
     this.#logged++;
     this.#pending += line.length + 1;
@@ -198,7 +198,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   }
 
   #appendMeta(sink: FileSink, line: string): void {
-    sink.append(`${line}\n`, 1);
+    sink.append(`${line}\n`, 1, 0);
     sink.size += Buffer.byteLength(line) + 1;
     this.#pending += line.length + 1;
   }
@@ -450,25 +450,25 @@ export class EventLogger implements SinkOwner, ExitParticipant {
     if (this.#pending < this.#maxPending / 2) this.#warned.delete('memory');
   }
 
-  sinkFailed(sink: FileSink, error: NodeJS.ErrnoException, lines: number, chars: number): void {
+  sinkFailed(sink: FileSink, error: NodeJS.ErrnoException, events: number, chars: number): void {
     this.#pending -= chars;
-    this.#diskError(sink, error, lines);
+    this.#diskError(sink, error, events);
   }
 
-  #diskError(sink: FileSink, error: NodeJS.ErrnoException, lines: number): void {
+  #diskError(sink: FileSink, error: NodeJS.ErrnoException, events: number): void {
     this.#writeErrors++;
-    this.#dropDisk += lines;
-    sink.dropped += lines;
+    this.#dropDisk += events;
+    sink.dropped += events;
     this.#lastError = errText(error);
     this.#warn('disk', `event log ${sink.path}: ${this.#lastError}; the scan goes on, lines that cannot be written are counted as dropped (logger.stats(), log_ended)`);
   }
 
   sinkRemoved(sink: FileSink): void {
     const chars = sink.buf.length;
-    const { text, lines } = sink.takeBuffer();
+    const { text, lines, events } = sink.takeBuffer();
     if (sink !== this.#active || this.#shuttingDown || this.#closed) {
       this.#pending -= chars;
-      this.#dropDisk += lines;
+      this.#dropDisk += events;
       this.#retiring.add(sink);
       sink.retire(false);
       return;
@@ -478,8 +478,8 @@ export class EventLogger implements SinkOwner, ExitParticipant {
       fresh = FileSink.open(sink.path, this);
     } catch (e) {
       this.#pending -= chars;
-      this.#dropDisk += lines;
-      sink.dropped += lines;
+      this.#dropDisk += events;
+      sink.dropped += events;
       this.#writeErrors++;
       this.#lastError = errText(e as NodeJS.ErrnoException);
       this.#warn('removed', `event log ${sink.path} was removed and cannot be recreated (${this.#lastError}); the scan goes on, events are counted as dropped until it can be`);
@@ -494,8 +494,8 @@ export class EventLogger implements SinkOwner, ExitParticipant {
     this.#retiring.add(sink);
     sink.retire(false);
     this.#writeHead(fresh, Date.now());
-    fresh.append(text, lines);
-    fresh.events += lines;
+    fresh.append(text, lines, events);
+    fresh.events += events;
     fresh.kick();
   }
 

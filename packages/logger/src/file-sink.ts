@@ -5,8 +5,8 @@ export interface SinkOwner {
   readonly bufferSize: number;
   /** `lines` lines (`chars` UTF-16 units) reached the kernel. */
   sinkWritten(sink: FileSink, lines: number, chars: number): void;
-  /** `lines` lines could not be written. */
-  sinkFailed(sink: FileSink, error: NodeJS.ErrnoException, lines: number, chars: number): void;
+  /** A write failed; `events` event lines (`chars` UTF-16 units with the meta lines) are lost. */
+  sinkFailed(sink: FileSink, error: NodeJS.ErrnoException, events: number, chars: number): void;
   /** fstat says the file has no name any more (it, or its directory, was removed). The owner takes `buf`. */
   sinkRemoved(sink: FileSink): void;
   /** The fd is closed; for a retired sink the file is complete. */
@@ -31,6 +31,8 @@ export class FileSink {
   /** Lines not yet handed to the kernel. */
   buf = '';
   bufLines = 0;
+  /** Of bufLines, the event lines (the rest are meta lines): what a failure drops. */
+  bufEvents = 0;
   /** Bytes in the file plus bytes buffered: what size rotation compares with maxBytes. */
   size: number;
   /** Event lines appended to this file (meta lines excluded): the footer's events_written. */
@@ -50,6 +52,7 @@ export class FileSink {
   #inflightDone = 0;
   #inflightLines = 0;
   #inflightChars = 0;
+  #inflightEvents = 0;
   /** flushSync() rewrote the in-flight chunk: its callback only retires it. */
   #redone = false;
   #ops = 0;
@@ -94,20 +97,22 @@ export class FileSink {
     return this.buf.length + this.#inflightChars;
   }
 
-  append(text: string, lines: number): void {
+  append(text: string, lines: number, events: number): void {
     this.buf += text;
     this.bufLines += lines;
+    this.bufEvents += events;
     this.#appended += lines;
   }
 
   /** Take the buffered lines away (to another file, or to count them as dropped). */
-  takeBuffer(): { text: string; lines: number } {
-    const text = this.buf, lines = this.bufLines;
+  takeBuffer(): { text: string; lines: number; events: number } {
+    const text = this.buf, lines = this.bufLines, events = this.bufEvents;
     this.buf = '';
     this.bufLines = 0;
+    this.bufEvents = 0;
     this.#settled += lines;
     this.#resolveWaiters();
-    return { text, lines };
+    return { text, lines, events };
   }
 
   /** Hand the buffer to the kernel unless a write is in flight (its completion hands the rest). */
@@ -120,10 +125,12 @@ export class FileSink {
     if (!this.#stillNamed()) return;
     const lines = this.bufLines;
     const chars = this.buf.length;
+    this.#inflightEvents = this.bufEvents;
     const text = this.#needNewline ? `\n${this.buf}` : this.buf;
     this.#needNewline = false;
     this.buf = '';
     this.bufLines = 0;
+    this.bufEvents = 0;
     const data = Buffer.from(text, 'utf8');
     this.#inflight = data;
     this.#inflightOff = this.#nextOff;
@@ -152,11 +159,12 @@ export class FileSink {
   }
 
   #failBuffer(err: NodeJS.ErrnoException): void {
-    const lines = this.bufLines, chars = this.buf.length;
+    const lines = this.bufLines, chars = this.buf.length, events = this.bufEvents;
     this.buf = '';
     this.bufLines = 0;
+    this.bufEvents = 0;
     this.#settled += lines;
-    this.#owner.sinkFailed(this, err, lines, chars);
+    this.#owner.sinkFailed(this, err, events, chars);
     this.#resolveWaiters();
   }
 
@@ -179,7 +187,7 @@ export class FileSink {
       this.#owner.sinkWritten(this, lines, chars);
     } else {
       this.#rollBack();
-      this.#owner.sinkFailed(this, err ?? Object.assign(new Error('write(2) wrote nothing'), { code: 'EIO' }), lines, chars);
+      this.#owner.sinkFailed(this, err ?? Object.assign(new Error('write(2) wrote nothing'), { code: 'EIO' }), this.#inflightEvents, chars);
     }
     this.#resolveWaiters();
     if (this.buf.length >= this.#owner.bufferSize || this.#waiters.length !== 0 || this.closing) this.kick();
@@ -246,18 +254,19 @@ export class FileSink {
         // The write below reports it.
       }
     }
-    const lines = this.bufLines, chars = this.buf.length;
+    const lines = this.bufLines, chars = this.buf.length, events = this.bufEvents;
     const data = Buffer.from(this.#needNewline ? `\n${this.buf}` : this.buf, 'utf8');
     this.#needNewline = false;
     this.buf = '';
     this.bufLines = 0;
+    this.bufEvents = 0;
     this.#settled += lines;
     try {
       this.#pwriteAll(data, this.#nextOff);
       this.#nextOff += data.length;
       this.#owner.sinkWritten(this, lines, chars);
     } catch (e) {
-      this.#owner.sinkFailed(this, e as NodeJS.ErrnoException, lines, chars);
+      this.#owner.sinkFailed(this, e as NodeJS.ErrnoException, events, chars);
     }
     this.#resolveWaiters();
   }
