@@ -1,0 +1,44 @@
+export { ScannerError, TargetSpecError, PortSpecError, ScanJobError, type ScanJobErrorCode } from './errors.js';
+export { parseIPv4, parseIPv6, formatIPv4, formatIPv6, addressBytes } from './ip.js';
+export type { OctetBlock } from './octet-block.js';
+export type { Range } from './interval-set.js';
+export {
+  parseTarget,
+  parseTargets,
+  parseTargetFile,
+  readTargetFile,
+  buildTargetSet,
+  resolveTargets,
+  TargetSet,
+  type TargetToken,
+  type IPv4Piece,
+  type LookupFn,
+  type ResolveOptions,
+  type TargetResolution,
+  type TargetWarning,
+} from './targets.js';
+export { parsePorts, PortSet, type PortRun, type ParsePortsOptions } from './ports.js';
+export {
+  topPorts,
+  fastPorts,
+  portRank,
+  serviceName,
+  curatedPortCount,
+  parsePortTable,
+  FAST_PORT_COUNT,
+  PORT_TABLE_PATH,
+  type PortProtocol,
+} from './port-table.js';
+export {
+  createScanJob,
+  ScanJob,
+  ProbeBatch,
+  MAX_JOB_COUNT,
+  SCAN_JOB_FORMAT,
+  SCAN_JOB_VERSION,
+  type ScanJobOptions,
+  type ScanJobDescriptor,
+  type ScanOrder,
+  type ShardOption,
+  type Probe,
+} from './job.js';
