@@ -21,7 +21,7 @@ export interface ProgressAggregatorOptions {
   clock?: () => number;
   /** Also feed events already in the bus's history (true, or at most this many). Default false. */
   replay?: boolean | number;
-  /** Global view: finished scans kept for display; older ones are dropped. Default 32. */
+  /** Global view: finished scans (and scans seen only through stray events, never started) kept; older ones are dropped. Default 32. */
   maxFinishedScans?: number;
 }
 
@@ -120,16 +120,17 @@ export class ProgressAggregator {
   readonly #onGlobal = (e: ScanEvent): void => {
     const id = e.scanId;
     let t: ScanTracker | null | undefined = id === this.#lastId ? this.#lastTracker : this.#scans.get(id);
+    let added = false;
     if (t === undefined || t === null) {
       if (typeof id !== 'string' || id === '') return; // not an event of any scan
       t = this.#tracker(id);
       this.#scans.set(id, t);
-      this.#trim();
+      added = true;
     }
     this.#lastId = id;
     this.#lastTracker = t;
     t.handle(e);
-    if (e.type === 'ScanCompleted' || e.type === 'ScanCancelled') this.#trim();
+    if (added || e.type === 'ScanCompleted' || e.type === 'ScanCancelled') this.#trim();
   };
 
   #tracker(id: string): ScanTracker {
@@ -155,9 +156,10 @@ export class ProgressAggregator {
   }
 }
 
+/** Finished, or never started (only stray events of it were seen): may be dropped from a global view. */
 function isFinished(t: ScanTracker): boolean {
   const s = t.model.state;
-  return s === 'completed' || s === 'cancelled' || s === 'failed';
+  return s === 'completed' || s === 'cancelled' || s === 'failed' || s === 'idle';
 }
 
 function resolve(o: ProgressAggregatorOptions): Resolved {

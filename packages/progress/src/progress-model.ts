@@ -93,6 +93,8 @@ export class ProgressModel {
   readonly #enteredAt = new Float64Array(STAGE_COUNT);
   readonly #duration = new Float64Array(STAGE_COUNT);
   #current = -1;
+  /** Bit i: stage i's total came from an update (plans no longer apply). */
+  #reported = 0;
   #scanState: ScanState = 'idle';
   #maxPct = 0;
 
@@ -158,6 +160,7 @@ export class ProgressModel {
    * and its first update's cumulative counters become the new baseline.
    */
   start(ts: number, stages?: readonly Stage[]): void {
+    if (!Number.isFinite(ts)) throw new ProgressOptionError(`start(): timestamp must be epoch milliseconds, got ${String(ts)}`);
     if (stages !== undefined) this.#setStages(parseStageList(stages, 'stages'), true);
     if (Number.isNaN(this.#startTs)) {
       this.#startTs = ts;
@@ -177,20 +180,26 @@ export class ProgressModel {
    * (ScanStarted.targetCount / portCount, or ProgressAggregator.start()).
    * Updates override them.
    */
-  setPlannedTotals(targets: number, ports: number, targetSpecs = 0): void {
-    if (!isCount(targets) || !isCount(ports) || !isCount(targetSpecs)) {
-      throw new ProgressOptionError(`planned totals must be non-negative integers, got targets=${String(targets)} ports=${String(ports)}`);
+  setPlannedTotals(targets: number, ports: number, targetSpecs = 0, override = false): void {
+    if (!isCount(targets) || !isCount(ports) || !isCount(targetSpecs) || !Number.isSafeInteger(targets * ports)) {
+      throw new ProgressOptionError(`planned totals must be non-negative integers (targets × ports at most 2^53), got targets=${String(targets)} ports=${String(ports)}`);
     }
-    if (this.#total[TARGET_RESOLUTION] === 0) this.#total[TARGET_RESOLUTION] = targetSpecs;
-    if (this.#total[HOST_DISCOVERY] === 0) this.#total[HOST_DISCOVERY] = targets;
-    if (this.#total[PORT_SCANNING] === 0) this.#total[PORT_SCANNING] = targets * ports;
-    this.#eta = null;
+    this.#plan(TARGET_RESOLUTION, targetSpecs, override);
+    this.#plan(HOST_DISCOVERY, targets, override);
+    this.#plan(PORT_SCANNING, targets * ports, override);
+    this.#updatePct();
+  }
+
+  /** A planned total never replaces one an update gave; `override` replaces an earlier plan. */
+  #plan(si: number, total: number, override: boolean): void {
+    if ((this.#reported >>> si) & 1 || total === 0) return;
+    if (override || this.#total[si] === 0) this.#total[si] = Math.max(total, this.#done[si]);
   }
 
   /** The scan enters `stage` (StageChanged). Every earlier stage counts as finished. Stale or repeated changes are ignored. */
   enterStage(ts: number, stage: Stage): boolean {
     const si = stageIndex(stage);
-    if (si < 0 || si <= this.#current || this.#isTerminal()) return false;
+    if (!Number.isFinite(ts) || si < 0 || si <= this.#current || this.#isTerminal()) return false;
     if (Number.isNaN(this.#startTs)) this.start(ts);
     const t = this.#activeAt(ts);
     this.#moveTo(si, t);
@@ -209,12 +218,16 @@ export class ProgressModel {
    */
   update(ts: number, p: ProgressInput): boolean {
     const si = stageIndex(p.stage);
-    if (si < 0 || ts < this.#lastUpdateTs || si < this.#current || this.#isTerminal()) {
+    if (!Number.isFinite(ts) || si < 0 || ts < this.#lastUpdateTs || si < this.#current || this.#isTerminal()) {
       this.#staleUpdates++;
       return false;
     }
     const completed = count(p.completed, this.#done[si]);
-    const total = Math.max(count(p.total, this.#total[si]), completed);
+    // total 0 means "not known yet": keep the plan if it still holds, else the
+    // stage's fraction stays unknown rather than jumping to done.
+    const rawTotal = count(p.total, this.#total[si]);
+    const prevTotal = this.#total[si];
+    const total = rawTotal > 0 ? Math.max(rawTotal, completed) : prevTotal >= completed ? prevTotal : 0;
     if (
       ts === this.#lastUpdateTs && si === this.#current && completed === this.#done[si] && total === this.#total[si] &&
       count(p.inFlight, 0) === this.#inFlight && count(p.retriesPending, 0) === this.#retriesPending &&
@@ -236,6 +249,7 @@ export class ProgressModel {
     if (rebase || completed < this.#done[si]) this.#stageOff = completed - this.#stageAdj;
     this.#done[si] = completed;
     this.#total[si] = total;
+    if (rawTotal > 0) this.#reported |= 1 << si;
     this.#inFlight = count(p.inFlight, 0);
     this.#retriesPending = count(p.retriesPending, 0);
     this.#waitRemainingMs = count(p.waitRemainingMs, 0);
@@ -278,7 +292,7 @@ export class ProgressModel {
 
   /** ScanPaused: time from now to the resume is not active time. */
   pause(ts: number): void {
-    if (this.#isTerminal() || this.#isPaused()) return;
+    if (!Number.isFinite(ts) || this.#isTerminal() || this.#isPaused()) return;
     if (Number.isNaN(this.#startTs)) this.start(ts);
     this.#activeAt(ts);
     this.#pausedAt = Math.max(ts, this.#lastTs);
@@ -288,7 +302,7 @@ export class ProgressModel {
 
   /** ScanResumed: active time runs again from where the pause froze it. */
   resume(ts: number): void {
-    if (!this.#isPaused()) return;
+    if (!Number.isFinite(ts) || !this.#isPaused()) return;
     this.#pausedTotal += Math.max(0, ts - this.#pausedAt);
     this.#pausedAt = NaN;
     this.#scanState = 'running';
@@ -298,6 +312,7 @@ export class ProgressModel {
   /** ScanCompleted (or ScanCancelled: outcome 'cancelled'). 'completed' makes the percentage exactly 100. */
   finish(ts: number, outcome: ScanOutcome): void {
     if (this.#isTerminal()) return;
+    if (!Number.isFinite(ts)) ts = Number.isNaN(this.#lastTs) ? 0 : this.#lastTs;
     if (Number.isNaN(this.#startTs)) this.start(ts);
     if (this.#isPaused()) this.resume(ts);
     const t = this.#activeAt(ts);

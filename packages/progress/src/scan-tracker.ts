@@ -87,12 +87,16 @@ export class ScanTracker {
     }
   }
 
-  /** start(totalTargets, totalPorts): totals before the first update. */
+  /** start(totalTargets, totalPorts): totals before the first update; they replace ScanStarted's. */
   plan(targets: number, ports: number): void {
-    this.model.setPlannedTotals(targets, ports);
+    this.model.setPlannedTotals(targets, ports, 0, true);
   }
 
   #started(e: ScanStarted): void {
+    if (!Number.isFinite(e.timestamp)) {
+      this.#inputError(`ScanStarted of scan ${e.scanId} has timestamp ${String(e.timestamp)}; expected epoch milliseconds (event ignored)`);
+      return;
+    }
     let stages: Stage[] | undefined;
     try {
       stages = stagesFromOptions(e.options);

@@ -214,6 +214,22 @@ describe('ProgressAggregator', () => {
     expect(g.getCurrentMetrics().scans!.map((s) => s.scanId)).toEqual(['s47', 's48', 's49', 'live']);
   });
 
+  it('global drops scans seen only through stray events beyond the limit', () => {
+    const bus = new EventBus({ historySize: 0 });
+    const g = ProgressAggregator.global(bus, { maxFinishedScans: 2 });
+    bus.publish(started('live'));
+    for (let i = 0; i < 1000; i++) bus.publish(warningIssued(`old-${i}`, T0, 'late warning of a scan long gone'));
+    expect(g.getCurrentMetrics().scans!.map((s) => s.scanId)).toEqual(['live', 'old-998', 'old-999']);
+  });
+
+  it('start() totals replace those of ScanStarted', () => {
+    const bus = new EventBus();
+    const agg = new ProgressAggregator(bus, 'a');
+    bus.publish(started('a'));
+    agg.start(10, 1000);
+    expect(agg.getCurrentMetrics().stages.map((s) => s.total)).toEqual([1, 10, 10_000, 0, 0]);
+  });
+
   it('metrics are plain JSON', () => {
     const sim = simulate([{ stage: 'PortScanning', total: 10_000, rate: () => 1000 }]);
     for (const m of drive(sim)) expect(JSON.parse(JSON.stringify(m))).toEqual(m);

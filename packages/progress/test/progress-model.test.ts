@@ -87,6 +87,31 @@ describe('percentage', () => {
     }
   });
 
+  it('a total of 0 means unknown: the plan stays, or the stage fraction stays 0 (no jump to done)', () => {
+    const m = new ProgressModel({ stages: ['PortScanning'] });
+    m.start(T0);
+    m.update(T0 + 1000, { stage: 'PortScanning', completed: 100, total: 0 });
+    expect(m.percentage).toBe(0);
+    m.setPlannedTotals(4, 100);
+    expect(m.total).toBe(400);
+    expect(m.percentage).toBe(25);
+    m.update(T0 + 2000, { stage: 'PortScanning', completed: 200, total: 0 });
+    expect(m.percentage).toBe(50);
+    m.update(T0 + 3000, { stage: 'PortScanning', completed: 300, total: 1000 });
+    m.setPlannedTotals(1, 1, 0, true); // a plan never replaces what an update reported
+    expect(m.total).toBe(1000);
+  });
+
+  it('ignores events with a timestamp that is not a number', () => {
+    const m = new ProgressModel({ stages: ['PortScanning'] });
+    m.start(T0);
+    m.update(T0 + 1000, { stage: 'PortScanning', completed: 100, total: 1000 });
+    expect(m.update(Number.NaN, { stage: 'PortScanning', completed: 900, total: 1000 })).toBe(false);
+    expect(m.update(T0 + 2000, { stage: 'PortScanning', completed: 200, total: 1000 })).toBe(true);
+    expect(m.percentage).toBe(20);
+    expect(() => m.start(Number.NaN)).toThrow(ProgressOptionError);
+  });
+
   it('ignores garbage numbers in an update (keeps the previous value)', () => {
     const m = new ProgressModel({ stages: ['PortScanning'] });
     m.start(T0);
