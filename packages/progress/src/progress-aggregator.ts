@@ -129,8 +129,7 @@ export class ProgressAggregator {
     }
     this.#lastId = id;
     this.#lastTracker = t;
-    t.handle(e);
-    if (added || e.type === 'ScanCompleted' || e.type === 'ScanCancelled') this.#trim();
+    if (t.handle(e) || added) this.#trim();
   };
 
   #tracker(id: string): ScanTracker {

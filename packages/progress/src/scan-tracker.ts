@@ -31,38 +31,41 @@ export class ScanTracker {
     this.#progressClock = clock();
   }
 
-  /** Hot path: counting events allocates nothing; the model sees only the rare lifecycle and progress events. */
-  handle(e: ScanEvent): void {
+  /**
+   * Hot path: counting events allocates nothing; the model sees only the rare
+   * lifecycle and progress events. Returns true when the scan ended with this event.
+   */
+  handle(e: ScanEvent): boolean {
     if (e.timestamp > this.lastEventTs) this.lastEventTs = e.timestamp;
     switch (e.type) {
       case 'PortFound':
       case 'IPv6PortFound':
         this.portsReported++;
         if (e.state === 'open') this.openPorts++;
-        return;
+        return false;
       case 'HostDiscovered':
         this.hostsUp++;
-        return;
+        return false;
       case 'ServiceDetected':
         this.services++;
-        return;
+        return false;
       case 'WarningIssued':
         this.warnings++;
-        return;
+        return false;
       case 'ScanError':
         this.errors++;
-        return;
+        return false;
       case 'ProgressUpdate':
         this.model.update(e.timestamp, e);
         this.#checkProgress();
-        return;
+        return false;
       case 'StageChanged':
         this.model.enterStage(e.timestamp, e.newStage);
         this.#checkProgress();
-        return;
+        return false;
       case 'ScanStarted':
         this.#started(e);
-        return;
+        return false;
       case 'ScanCompleted': {
         let outcome = e.outcome;
         if (!SCAN_OUTCOMES.includes(outcome)) {
@@ -70,20 +73,20 @@ export class ScanTracker {
           outcome = 'failed';
         }
         this.model.finish(e.timestamp, outcome);
-        return;
+        return true;
       }
       case 'ScanCancelled':
         this.model.finish(e.timestamp, 'cancelled');
-        return;
+        return true;
       case 'ScanPaused':
         this.model.pause(e.timestamp);
-        return;
+        return false;
       case 'ScanResumed':
         this.model.resume(e.timestamp);
         this.#progressClock = this.clock(); // the stall clock restarts with the scan
-        return;
+        return false;
       default:
-        return;
+        return false;
     }
   }
 
