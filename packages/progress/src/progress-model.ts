@@ -516,10 +516,9 @@ export class ProgressModel {
   #moveTo(si: number, t: number): void {
     for (let i = 0; i < si && i < STAGE_COUNT; i++) {
       if (this.#state[i] === STAGE_RUNNING) this.#duration[i] = t - this.#enteredAt[i];
-      if (this.#state[i] !== STAGE_FINISHED) {
-        this.#state[i] = STAGE_FINISHED;
-        if (this.#total[i] > this.#done[i] && this.#weight[i] > 0) this.#done[i] = this.#total[i];
-      }
+      // Counts stay as reported (a finished stage shows 100% from its state):
+      // filling them up would fake a burst in the throughput series.
+      this.#state[i] = STAGE_FINISHED;
     }
     this.#current = si;
     if (si < STAGE_COUNT) {
