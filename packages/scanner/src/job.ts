@@ -318,10 +318,16 @@ export class ScanJob {
     const lowWater = d.lowWater as number;
     const highWater = d.highWater as number;
     if (lowWater > highWater || highWater > (d.length as number)) fail(`lowWater ${lowWater} <= highWater ${highWater} <= length ${String(d.length)} does not hold`);
-    const job = new ScanJob(
-      { targets, ports, seed: d.seed as string, order: d.order as ScanOrder, shard: { index: shard!.index as number, count: shard!.count as number }, position: lowWater },
-      { lowWater, highWater },
-    );
+    let job: ScanJob;
+    try {
+      job = new ScanJob(
+        { targets, ports, seed: d.seed as string, order: d.order as ScanOrder, shard: { index: shard!.index as number, count: shard!.count as number }, position: lowWater },
+        { lowWater, highWater },
+      );
+    } catch (err) {
+      if (err instanceof ScanJobError) return fail(err.message.replace(/^scan job: /, ''), err);
+      throw err;
+    }
     if (job.count !== d.count || job.length !== d.length) {
       fail(`count ${String(d.count)} / length ${String(d.length)} do not match the targets and ports (${job.count} / ${job.length}): the descriptor was edited or is corrupt`);
     }

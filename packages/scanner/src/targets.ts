@@ -209,6 +209,8 @@ export class TargetSet {
   readonly ipv6: readonly Range[];
   readonly ipv4Count: number;
   readonly ipv6Count: bigint;
+  private readonly v4Ranges: IPv4Piece[];
+  private readonly v4Blocks: OctetBlock[];
 
   constructor(ipv4: readonly IPv4Piece[], ipv6: readonly Range[]) {
     this.ipv4 = ipv4;
@@ -217,6 +219,8 @@ export class TargetSet {
     for (const p of ipv4) n += p.type === 'range' ? p.hi - p.lo + 1 : blockSize(p.block);
     this.ipv4Count = n;
     this.ipv6Count = rangesSize(ipv6);
+    this.v4Ranges = ipv4.filter((p) => p.type === 'range');
+    this.v4Blocks = ipv4.flatMap((p) => (p.type === 'block' ? [p.block] : []));
   }
 
   /** Number of addresses (a bigint: IPv6 sets can exceed 2^53). */
@@ -227,7 +231,17 @@ export class TargetSet {
   has(address: string): boolean {
     const v4 = parseIPv4(address);
     if (v4 !== undefined) {
-      return this.ipv4.some((p) => (p.type === 'range' ? v4 >= p.lo && v4 <= p.hi : blockHas(p.block, v4)));
+      // Ranges are disjoint and sorted: binary search; blocks are few.
+      let lo = 0;
+      let hi = this.v4Ranges.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const r = this.v4Ranges[mid] as { lo: number; hi: number };
+        if (v4 < r.lo) hi = mid - 1;
+        else if (v4 > r.hi) lo = mid + 1;
+        else return true;
+      }
+      return this.v4Blocks.some((b) => blockHas(b, v4));
     }
     const v6 = parseIPv6(address);
     return v6 !== undefined && rangesHas(this.ipv6, v6);

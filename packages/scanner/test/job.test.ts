@@ -278,6 +278,9 @@ describe('limits and bad input', () => {
     expect(code({ ...good, lowWater: 3, highWater: 2 })).toBe('ERR_JOB_FORMAT');
     expect(code({ ...good, seed: 1 })).toBe('ERR_JOB_FORMAT');
     expect(code({ ...good, highWater: -1 })).toBe('ERR_JOB_FORMAT');
+    expect(code({ ...good, order: 'sorted' })).toBe('ERR_JOB_FORMAT');
+    expect(code({ ...good, shard: { index: 1, count: 1 } })).toBe('ERR_JOB_FORMAT');
+    expect(code({ ...good, seed: '-5' })).toBe('ERR_JOB_FORMAT');
     expect(code(JSON.stringify(good))).toBe('no error');
   });
 });
