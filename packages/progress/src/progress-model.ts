@@ -1,6 +1,6 @@
 import { progressUpdate, STAGES, type ProgressCounters, type ProgressUpdate, type ScanOutcome, type Stage, type Throughput } from '@portflow/core';
 import { positiveNumber, ProgressOptionError } from './errors.js';
-import { chooseEstimator, BURSTY_CV, type EstimatorName } from './estimators/default-estimator.js';
+import { chooseEstimator, type EstimatorName } from './estimators/default-estimator.js';
 import { DEFAULT_TAU_MS, EwmaEstimator } from './estimators/ewma.js';
 import { LinearEstimator } from './estimators/linear.js';
 import {
@@ -616,24 +616,29 @@ export class ProgressModel {
       linear: linear ?? null,
       ewma: ewma ?? null,
       multiStage: multiStage ?? null,
-      accuracy: value === undefined ? 'unknown' : this.#accuracy(value, linear, ewma, multiStage, cv),
+      accuracy: value === undefined ? 'unknown' : this.#accuracy(value, using, linear, multiStage, cv),
     };
   }
 
   /**
-   * How far to trust the ETA: how much of the scan and stage has been seen,
-   * whether the estimators agree, and how steady the rate is.
+   * How far to trust the ETA: how much of the scan and of the stage has been
+   * seen, and whether the in-use estimate agrees with the long-run views
+   * (linear: the stage's average rate; multi-stage: the scan's pace so far).
+   * The EWMA is left out: it disagrees on a bursty rate by design, and when it
+   * is in use the pace has just changed, so at best 'medium'.
+   * A steady rate seen long enough is 'high'; the start of a stage, or a pace
+   * far from what the scan has shown (> 50% apart), is 'low'.
    */
-  #accuracy(value: number, a: number | undefined, b: number | undefined, m: number | undefined, cv: number): EtaAccuracy {
+  #accuracy(value: number, using: EstimatorName, linear: number | undefined, multiStage: number | undefined, cv: number): EtaAccuracy {
+    if (this.#stageObservations < 3 || this.#maxPct < 2) return 'low';
+    // The EWMA following a steady new pace: right now, but the pace just changed once.
+    if (using === 'ewma') return cv <= 0.25 ? 'medium' : 'low';
     let lo = value, hi = value;
-    for (const x of [a, b, m]) {
-      if (x === undefined) continue;
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
+    if (linear !== undefined) { lo = Math.min(lo, linear); hi = Math.max(hi, linear); }
+    if (multiStage !== undefined) { lo = Math.min(lo, multiStage); hi = Math.max(hi, multiStage); }
     const spread = (hi - lo) / Math.max(value, 1000);
-    if (this.#stageObservations < 3 || this.#maxPct < 2 || spread > 0.5) return 'low';
-    if (this.#stageObservations >= 5 && this.#maxPct >= 10 && spread <= 0.15 && cv <= BURSTY_CV) return 'high';
+    if (spread > 0.5) return 'low';
+    if (this.#stageObservations >= 5 && this.#maxPct >= 10 && spread <= 0.15) return 'high';
     return 'medium';
   }
 }

@@ -102,3 +102,29 @@ describe('ETA accuracy on simulated scans', () => {
     expect(using(constant, 50)).toBe('linear');
   });
 });
+
+describe('accuracy indicator', () => {
+  const at = (sim: Sim, seconds: number): ProgressMetrics => {
+    const m = drive(sim);
+    return m[sim.points.findIndex((p) => p.ts - sim.points[0].ts >= seconds * 1000)];
+  };
+
+  it('low at the start, high on a steady rate seen long enough', () => {
+    expect(at(constant, 1).eta.accuracy).toBe('low');
+    expect(at(constant, 50).eta.accuracy).toBe('high');
+  });
+
+  it('high on a stationary bursty rate too: its average is a good predictor', () => {
+    expect(at(bursty, 200).eta.accuracy).toBe('high');
+  });
+
+  it('medium after a change of pace: the recent rate and the average disagree', () => {
+    expect(at(step, 200).eta.accuracy).toBe('medium');
+  });
+
+  it('over five stages: high within a stage, and at a stage boundary as long as the pace holds', () => {
+    const m = drive(fiveStages);
+    const i = fiveStages.points.findIndex((p) => p.stage === 'PortScanning' && p.stageFraction >= 0.5);
+    expect(m[i].eta.accuracy).toBe('high');
+  });
+});
