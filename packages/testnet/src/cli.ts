@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * pnpm testnet up [--lab NAME] [--icmp lifted|default] [--loss PCT[:DIR]] [--rate KBIT[:DIR]] [--non-live drop|host-unreachable]
+ * pnpm testnet up [--lab NAME] [--icmp lifted|default] [--loss PCT[:DIR]] [--rate KBIT[:DIR]] [--delay MS[:DIR]] [--non-live drop|host-unreachable]
  * pnpm testnet down [ID] [--all-stale]
  * pnpm testnet status [--json]
  * pnpm testnet truth [--lab NAME | --id ID] [--json | --expand] [--icmp ...]
@@ -12,12 +12,13 @@ import { TestnetError } from './errors.js';
 import { labNames, labSpec, type LabOverrides } from './labs.js';
 import { startLab } from './lab.js';
 import { labStatuses, removeLab, removeStaleLabs } from './registry.js';
-import { resolveLabSpec, type IcmpMode, type LabSpec, type LossFault, type RateFault } from './spec.js';
+import { resolveLabSpec, type DelayFault, type IcmpMode, type LabSpec, type LossFault, type RateFault } from './spec.js';
 import { computeTruth } from './truth.js';
 
 const USAGE = `usage: testnet <command>
   up [--lab NAME] [--icmp lifted|default] [--loss PCT[:both|to-targets|from-targets]]
-     [--rate KBIT[:both|to-targets|from-targets]] [--non-live drop|host-unreachable]
+     [--rate KBIT[:both|to-targets|from-targets]] [--delay MS[:both|to-targets|from-targets]]
+     [--non-live drop|host-unreachable]
                       bring a lab up and leave it up (default lab: standard)
   down [ID]           remove the lab(s) left up by \`up\` (or the one named)
   down --all-stale    remove only what killed runs left behind
@@ -40,7 +41,7 @@ function direction(text: string | undefined, flag: string): LossFault['direction
 }
 
 function overridesFrom(v: Values): LabOverrides {
-  const o: { icmp?: IcmpMode; loss?: LossFault; rate?: RateFault; nonLive?: LabSpec['nonLive'] } = {};
+  const o: { icmp?: IcmpMode; loss?: LossFault; rate?: RateFault; delay?: DelayFault; nonLive?: LabSpec['nonLive'] } = {};
   if (typeof v.icmp === 'string') {
     if (v.icmp !== 'lifted' && v.icmp !== 'default') throw new UsageError(`--icmp "${v.icmp}" must be lifted or default`);
     o.icmp = v.icmp;
@@ -52,6 +53,10 @@ function overridesFrom(v: Values): LabOverrides {
   if (typeof v.rate === 'string') {
     const [kbit, dir] = v.rate.split(':');
     o.rate = { kbit: Number(kbit), direction: direction(dir, '--rate') };
+  }
+  if (typeof v.delay === 'string') {
+    const [ms, dir] = v.delay.split(':');
+    o.delay = { ms: Number(ms), direction: direction(dir, '--delay') };
   }
   if (typeof v['non-live'] === 'string') {
     const n = v['non-live'];
@@ -90,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
       icmp: { type: 'string' },
       loss: { type: 'string' },
       rate: { type: 'string' },
+      delay: { type: 'string' },
       'non-live': { type: 'string' },
       'all-stale': { type: 'boolean' },
       json: { type: 'boolean' },

@@ -16,10 +16,11 @@ export {
   type Protocol,
   type LossFault,
   type RateFault,
+  type DelayFault,
 } from './spec.js';
 export { labSpec, labNames, STANDARD_HIGH_PORTS, type LabOverrides } from './labs.js';
 export { computeTruth, LabTruth, type PortState, type Reason, type Cause, type Elicitor, type PortExpectation, type PortTruth, type HostTruth, type HostRole, type TruthJSON } from './truth.js';
-export { planLab, type LabPlan, type NamespacePlan, type NamespaceRole, type ServerConfig } from './plan.js';
+export { planLab, type LabPlan, type NamespacePlan, type NamespaceRole, type ServerConfig, type DelayLineConfig } from './plan.js';
 export { topologyOf, type Topology, type PlacedHost } from './topology.js';
 export { labNamesFor, parseLabNamespace, NAME_PREFIX, type LabNames } from './names.js';
 export { routerRuleset, NFT_TABLE } from './nft.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { TestnetError } from './errors.js';
 import { labSpec, type LabOverrides } from './labs.js';
 import { listNamespaces } from './namespaces.js';
-import { planLab, type LabPlan, type NamespacePlan, type ServerConfig } from './plan.js';
+import { planLab, type DelayLineConfig, type LabPlan, type NamespacePlan, type ServerConfig } from './plan.js';
 import type { ProbeOptions, ProbeRequest, ProbeResult } from './probe-types.js';
 import { processStartTime } from './namespaces.js';
 import { removeLab, removeLabSync, writeLabState } from './registry.js';
@@ -39,9 +39,9 @@ export interface ExecOptions {
 }
 
 /** Where the built programs live: next to this module in dist/, or in dist/ when running from src/. */
-function programPath(name: 'server' | 'probe'): string {
-  const here = new URL(`./${name}.js`, import.meta.url);
-  const built = import.meta.url.endsWith('.ts') ? new URL(`../dist/${name}.js`, import.meta.url) : here;
+function programPath(name: 'server.js' | 'probe.js' | 'delayline'): string {
+  const here = new URL(`./${name}`, import.meta.url);
+  const built = import.meta.url.endsWith('.ts') ? new URL(`../dist/${name}`, import.meta.url) : here;
   const path = fileURLToPath(built);
   if (!existsSync(path)) {
     throw new TestnetError('ERR_TESTNET_STATE', `${path} is missing; build the package first (pnpm --filter @portflow/testnet build)`);
@@ -172,7 +172,7 @@ export class Lab {
 
   /** Plain-socket checks from the scanner namespace (connect, UDP send/receive), one result per request. */
   async probe(probes: readonly ProbeRequest[], options: ProbeOptions = {}): Promise<ProbeResult[]> {
-    const r = await this.runInScannerNs(programPath('probe'), [], { input: JSON.stringify({ probes, options }), timeoutMs: 600_000 });
+    const r = await this.runInScannerNs(programPath('probe.js'), [], { input: JSON.stringify({ probes, options }), timeoutMs: 600_000 });
     if (r.code !== 0) throw new TestnetError('ERR_TESTNET_COMMAND', `probe in ${this.scanner.namespace} failed (exit ${r.code}): ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as ProbeResult[];
   }
@@ -205,7 +205,14 @@ export class Lab {
     await run('ip', ['-batch', '-'], { input: plan.namespaces.map((n) => `netns add ${n.name}\n`).join('') });
     await Promise.all(plan.namespaces.map((n) => this.applySysctls(n)));
     await run('ip', ['-batch', '-'], { input: plan.veths.map((l) => `${l}\n`).join('') });
-    await Promise.all(plan.namespaces.map((n) => run('ip', ['-n', n.name, '-batch', '-'], { input: n.ip.map((l) => `${l}\n`).join('') })));
+    await Promise.all(
+      plan.namespaces.map(async (n) => {
+        await run('ip', ['-n', n.name, '-batch', '-'], { input: n.ip.map((l) => `${l}\n`).join('') });
+        if (n.ip6.length) await run('ip', ['-6', '-n', n.name, '-batch', '-'], { input: n.ip6.map((l) => `${l}\n`).join('') });
+      }),
+    );
+    // The delay line's tun has no carrier until the program attaches: start it before waiting for links.
+    await Promise.all(plan.namespaces.filter((n) => n.delayLine).map((n) => this.startDelayLine(n.name, n.delayLine!, readyTimeoutMs)));
     await Promise.all(
       plan.namespaces.map(async (n) => {
         if (n.nft) await run('ip', ['netns', 'exec', n.name, 'nft', '-f', '-'], { input: n.nft });
@@ -213,7 +220,7 @@ export class Lab {
       }),
     );
     await this.waitForLinks(readyTimeoutMs);
-    const server = programPath('server');
+    const server = programPath('server.js');
     await Promise.all(plan.namespaces.filter((n) => n.server).map((n) => this.startServer(server, n.server!, readyTimeoutMs)));
   }
 
@@ -252,9 +259,18 @@ export class Lab {
 
   private startServer(script: string, config: ServerConfig, timeoutMs: number): Promise<void> {
     const encoded = Buffer.from(JSON.stringify(config)).toString('base64');
-    // Attached listeners read stdin and exit when it closes, so they die with
+    return this.startProgram(config.namespace, 'listeners', [process.execPath, script, encoded], timeoutMs);
+  }
+
+  private startDelayLine(namespace: string, config: DelayLineConfig, timeoutMs: number): Promise<void> {
+    return this.startProgram(namespace, 'delay line', [programPath('delayline'), config.tun, String(config.ms), String(config.queuePackets)], timeoutMs);
+  }
+
+  /** Start a program in a namespace and wait for its "ready" line. */
+  private startProgram(namespace: string, what: string, command: readonly string[], timeoutMs: number): Promise<void> {
+    // Attached programs read stdin and exit when it closes, so they die with
     // this process even on SIGKILL; persistent ones detach and live on.
-    const args = ['netns', 'exec', config.namespace, process.execPath, script, encoded, ...(this.persistent ? [] : ['--attached'])];
+    const args = ['netns', 'exec', namespace, ...command, ...(this.persistent ? [] : ['--attached'])];
     const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: this.persistent });
     this.servers.push(child);
     return new Promise((resolve, reject) => {
@@ -262,7 +278,7 @@ export class Lab {
       let err = '';
       const fail = (why: string): void => {
         clearTimeout(timer);
-        reject(new TestnetError('ERR_TESTNET_SERVER', `listeners in ${config.namespace} ${why}${err ? `: ${err.trim()}` : ''}`));
+        reject(new TestnetError('ERR_TESTNET_SERVER', `${what} in ${namespace} ${why}${err ? `: ${err.trim()}` : ''}`));
       };
       const timer = setTimeout(() => fail(`did not report ready within ${timeoutMs} ms`), timeoutMs);
       child.stderr!.on('data', (d: Buffer) => { err += d.toString('utf8'); });

@@ -1,5 +1,5 @@
 import { TestnetError } from './errors.js';
-import type { HostSpec, IcmpMode, LabSpec, LossFault, PortRule, RateFault, ServiceSpec } from './spec.js';
+import type { DelayFault, HostSpec, IcmpMode, LabSpec, LossFault, PortRule, RateFault, ServiceSpec } from './spec.js';
 
 /**
  * The named labs. Hosts are generated from small service catalogues so that
@@ -188,6 +188,7 @@ export interface LabOverrides {
   readonly nonLive?: LabSpec['nonLive'];
   readonly loss?: LossFault;
   readonly rate?: RateFault;
+  readonly delay?: DelayFault;
 }
 
 /** The spec of a named lab, with overrides applied (not yet validated: resolveLabSpec does that). */
@@ -196,7 +197,7 @@ export function labSpec(name: string, overrides: LabOverrides = {}): LabSpec {
   if (!base) {
     throw new TestnetError('ERR_TESTNET_UNKNOWN_LAB', `no lab named "${name}"; the labs are: ${labNames().join(', ')}`);
   }
-  const known = new Set(['icmp', 'nonLive', 'loss', 'rate']);
+  const known = new Set(['icmp', 'nonLive', 'loss', 'rate', 'delay']);
   for (const key of Object.keys(overrides)) {
     if (!known.has(key)) throw new TestnetError('ERR_TESTNET_OPTIONS', `unknown lab option "${key}"; the options are: ${[...known].join(', ')}`);
   }
@@ -206,5 +207,6 @@ export function labSpec(name: string, overrides: LabOverrides = {}): LabSpec {
     nonLive: overrides.nonLive ?? base.nonLive,
     ...(overrides.loss ? { loss: overrides.loss } : base.loss ? { loss: base.loss } : {}),
     ...(overrides.rate ? { rate: overrides.rate } : base.rate ? { rate: base.rate } : {}),
+    ...(overrides.delay ? { delay: overrides.delay } : base.delay ? { delay: base.delay } : {}),
   };
 }

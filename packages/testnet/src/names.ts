@@ -23,6 +23,8 @@ export interface LabNames {
     readonly routerToScanner: string;
     readonly onLinkBridge: string;
     readonly targetBridge: string;
+    /** The delay line's tun device on the router. */
+    readonly delayTun: string;
     readonly routerToTarget: readonly string[];
     readonly target: readonly string[];
     readonly routerToOnLink: readonly string[];
@@ -63,6 +65,7 @@ export function labNamesFor(pid: number, seq: number, targetCount: number, onLin
       routerToScanner: iface('rs'),
       onLinkBridge: iface('bo'),
       targetBridge: iface('bt'),
+      delayTun: iface('dl'),
       routerToTarget: range(targetCount).map((i) => iface(`rt${i}`)),
       target: range(targetCount).map((i) => iface(`t${i}`)),
       routerToOnLink: range(onLinkCount).map((i) => iface(`ro${i}`)),

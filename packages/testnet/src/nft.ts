@@ -15,8 +15,9 @@ export interface RouterIfaces {
  * conntrack): the same packet always meets the same fate, a raw SYN scanner's
  * probes are never "invalid", and no state table fills up at high rates.
  * Rules, in order:
- * 1. loss (optional): `numgen random mod 10000 < N drop`, per direction by
- *    input bridge; first, so that it hits every forwarded packet alike;
+ * 1. loss (optional): `numgen random mod 10000 < N drop`, matched by input
+ *    bridge (so a packet that also passes the delay line's tun is counted
+ *    once); first, so that it hits every forwarded packet alike;
  * 2. non-live addresses of the routed and silent prefixes: `drop`, or
  *    `reject with icmpx type host-unreachable` in labs that want answers;
  * 3. per host × protocol × port rules from concatenated sets: `drop`,
@@ -50,7 +51,9 @@ export function routerRuleset(t: Topology, ifaces: RouterIfaces): string {
   const loss = lab.spec.loss;
   if (loss) {
     const threshold = Math.round(loss.percent * 100);
-    const guard = loss.direction === 'to-targets' ? `iifname "${ifaces.onLink}" ` : loss.direction === 'from-targets' ? `iifname "${ifaces.targets}" ` : '';
+    // Always by input bridge: a packet through the delay line crosses the forward hook twice.
+    const guard =
+      loss.direction === 'to-targets' ? `iifname "${ifaces.onLink}" ` : loss.direction === 'from-targets' ? `iifname "${ifaces.targets}" ` : `iifname { "${ifaces.onLink}", "${ifaces.targets}" } `;
     rules.push(`${guard}numgen random mod 10000 < ${threshold} drop`);
   }
   if (v4Prefixes.length) rules.push(`ip daddr { ${v4Prefixes.join(', ')} } ip daddr != @live4 ${nonLiveVerdict}`);

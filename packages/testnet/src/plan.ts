@@ -25,11 +25,21 @@ export interface NamespacePlan {
   readonly sysctls: Readonly<Record<string, string>>;
   /** Lines for `ip -n NAME -batch -`. */
   readonly ip: readonly string[];
+  /** Lines for `ip -6 -n NAME -batch -` (IPv6 policy rules: a batch line cannot choose the family). */
+  readonly ip6: readonly string[];
   /** Ruleset for `nft -f -` inside the namespace. */
   readonly nft?: string;
   /** Lines for `tc -n NAME -batch -`. */
   readonly tc: readonly string[];
   readonly server?: ServerConfig;
+  /** The delay line program to run in this namespace (the router), started before links are awaited. */
+  readonly delayLine?: DelayLineConfig;
+}
+
+export interface DelayLineConfig {
+  readonly tun: string;
+  readonly ms: number;
+  readonly queuePackets: number;
 }
 
 export interface LabPlan {
@@ -44,6 +54,12 @@ export interface LabPlan {
 const BRIDGE = 'type bridge forward_delay 0 stp_state 0 mcast_snooping 0';
 const TBF_LATENCY = '50ms';
 const DEFAULT_BURST = 32 * 1024;
+const DEFAULT_DELAY_QUEUE = 16_384;
+/** Policy routing table and rule priority that send forwarded traffic through the delay line. */
+const DELAY_TABLE = 100;
+const DELAY_PREF = 100;
+/** The kernel queues packets for the delay line in the tun's tx queue; 500 would drop bursts. */
+const DELAY_TXQUEUELEN = 16_384;
 
 function hostAddrLines(h: PlacedHost, lab: ResolvedLab, dev: string): string[] {
   const p4 = h.kind === 'routed' ? lab.routed4 : lab.onLink4;
@@ -89,6 +105,7 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       ...defaults4(t.router.onLink4),
       ...defaults6(t.router.onLink6),
     ],
+    ip6: [],
     tc: [],
   };
 
@@ -100,6 +117,23 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
     // goes to the targets, the on-link bridge what comes back to the scanner.
     const devs = rate.direction === 'to-targets' ? [ifs.targetBridge] : rate.direction === 'from-targets' ? [ifs.onLinkBridge] : [ifs.targetBridge, ifs.onLinkBridge];
     for (const dev of devs) tc.push(`qdisc add dev ${dev} root tbf rate ${rate.kbit}kbit burst ${burst} latency ${TBF_LATENCY}`);
+  }
+  const delay = lab.spec.delay;
+  const delayIp: string[] = [];
+  const delayIp6: string[] = [];
+  if (delay) {
+    // Forwarded packets entering from the chosen side are routed into the tun
+    // (table 100); the delay line writes them back into it, and coming in on
+    // the tun they take the main table to their real next hop. The local table
+    // is consulted first, so the router's own addresses are never delayed.
+    const tun = ifs.delayTun;
+    const sides = delay.direction === 'to-targets' ? [ifs.onLinkBridge] : delay.direction === 'from-targets' ? [ifs.targetBridge] : [ifs.onLinkBridge, ifs.targetBridge];
+    delayIp.push(`tuntap add dev ${tun} mode tun`, `link set ${tun} txqueuelen ${DELAY_TXQUEUELEN}`, `link set ${tun} up`);
+    if (lab.onLink4) delayIp.push(`route add default dev ${tun} table ${DELAY_TABLE}`, ...sides.map((d, i) => `rule add iif ${d} lookup ${DELAY_TABLE} pref ${DELAY_PREF + i}`));
+    if (lab.onLink6) {
+      delayIp.push(`route add ::/0 dev ${tun} table ${DELAY_TABLE}`);
+      delayIp6.push(...sides.map((d, i) => `rule add iif ${d} lookup ${DELAY_TABLE} pref ${DELAY_PREF + i}`));
+    }
   }
   const router: NamespacePlan = {
     name: names.router,
@@ -127,9 +161,12 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       // Silent prefixes need a route, or the router answers "net unreachable"
       // before the forward hook (where nftables drops them) is ever reached.
       ...lab.silent.map((p) => `route add ${p.text} dev ${ifs.targetBridge}`),
+      ...delayIp,
     ],
+    ip6: delayIp6,
     nft: routerRuleset(t, { onLink: ifs.onLinkBridge, targets: ifs.targetBridge }),
     tc,
+    ...(delay ? { delayLine: { tun: ifs.delayTun, ms: delay.ms, queuePackets: delay.queuePackets ?? DEFAULT_DELAY_QUEUE } } : {}),
   };
 
   const targetSysctls = { ...common, ...targetIcmp, 'net.core.somaxconn': '4096', 'net.ipv4.tcp_max_syn_backlog': '4096' };
@@ -142,6 +179,7 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       role: 'target',
       sysctls: targetSysctls,
       ip: ['link set lo up', ...hosts.flatMap((h) => hostAddrLines(h, lab, dev)), `link set ${dev} up`, ...defaults4(t.router.routed4), ...defaults6(t.router.routed6)],
+      ip6: [],
       tc: [],
       ...(server ? { server } : {}),
     };
@@ -161,6 +199,7 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
         ...(h.ipv4 ? defaults4(t.router.onLink4) : []),
         ...(h.ipv6 ? defaults6(t.router.onLink6) : []),
       ],
+      ip6: [],
       tc: [],
       ...(server ? { server } : {}),
     };

@@ -13,6 +13,12 @@ import type { ServerConfig } from './plan.js';
 import type { ServiceSpec } from './spec.js';
 
 const IDLE_MS = 10_000;
+/**
+ * A scanner's burst (or one released at once by the delay line) must not
+ * overflow a lab responder: a 208 KiB default buffer holds ~270 small
+ * datagrams. The kernel caps this at net.core.rmem_max.
+ */
+const UDP_RECV_BUFFER = 4 * 1024 * 1024;
 
 function die(message: string): never {
   process.stderr.write(`portflow-testnet server: ${message}\n`);
@@ -55,7 +61,7 @@ function listenTcp(address: string, service: ServiceSpec): Promise<void> {
 
 function bindUdp(address: string, service: ServiceSpec, v4: Buffer | undefined, v6: Buffer | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    const sock = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: UDP_RECV_BUFFER });
     const reply = service.kind === 'udp-reply' ? Buffer.from(service.reply, 'latin1') : undefined;
     sock.on('message', (msg, rinfo) => {
       if (reply) {

@@ -85,6 +85,20 @@ export interface RateFault {
   readonly direction: 'both' | 'to-targets' | 'from-targets';
 }
 
+/**
+ * A fixed delay on routed traffic, by the delay line program on the router
+ * (no netem on these kernels). Rejections by the router itself (admin-prohibited,
+ * host-unreachable, TCP reset rules) happen before the delay line and are not
+ * delayed; neither is traffic to the router's own addresses.
+ */
+export interface DelayFault {
+  /** Milliseconds each packet is held, per pass through the router (1-60,000). */
+  readonly ms: number;
+  readonly direction: 'both' | 'to-targets' | 'from-targets';
+  /** Packets the line can hold at once (default 16,384); beyond that it drops, as a full queue does. */
+  readonly queuePackets?: number;
+}
+
 export interface LabSpec {
   readonly name: string;
   readonly description: string;
@@ -114,6 +128,7 @@ export interface LabSpec {
   };
   readonly loss?: LossFault;
   readonly rate?: RateFault;
+  readonly delay?: DelayFault;
   /** The ports the lab is meant to be scanned on (truth covers every port; this is the intended range). */
   readonly scanPorts: { readonly tcp: string; readonly udp: string };
 }
@@ -291,6 +306,12 @@ export function resolveLabSpec(spec: LabSpec): ResolvedLab {
     if (!Number.isInteger(kbit) || kbit < 8 || kbit > 100_000_000) fail(lab, `rate.kbit ${String(kbit)} must be an integer from 8 to 100000000`);
     if (burstBytes !== undefined && (!Number.isInteger(burstBytes) || burstBytes < 1600)) fail(lab, `rate.burstBytes ${String(burstBytes)} must be an integer >= 1600 (one full frame)`);
     if (direction !== 'both' && direction !== 'to-targets' && direction !== 'from-targets') fail(lab, `rate.direction "${String(direction)}" must be both, to-targets or from-targets`);
+  }
+  if (spec.delay !== undefined) {
+    const { ms, direction, queuePackets } = spec.delay;
+    if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) fail(lab, `delay.ms ${String(ms)} must be an integer from 1 to 60000`);
+    if (queuePackets !== undefined && (!Number.isInteger(queuePackets) || queuePackets < 16 || queuePackets > 1_048_576)) fail(lab, `delay.queuePackets ${String(queuePackets)} must be an integer from 16 to 1048576`);
+    if (direction !== 'both' && direction !== 'to-targets' && direction !== 'from-targets') fail(lab, `delay.direction "${String(direction)}" must be both, to-targets or from-targets`);
   }
   let scanPorts: ResolvedLab['scanPorts'];
   try {

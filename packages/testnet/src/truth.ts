@@ -78,7 +78,7 @@ export interface TruthJSON {
   readonly description: string;
   readonly icmp: { readonly router: IcmpMode; readonly targets: IcmpMode };
   readonly nonLive: ResolvedLab['spec']['nonLive'];
-  readonly faults: { readonly loss?: ResolvedLab['spec']['loss']; readonly rate?: ResolvedLab['spec']['rate'] };
+  readonly faults: { readonly loss?: ResolvedLab['spec']['loss']; readonly rate?: ResolvedLab['spec']['rate']; readonly delay?: ResolvedLab['spec']['delay'] };
   readonly scanner: { readonly ipv4?: string; readonly ipv6?: string };
   readonly prefixes: { readonly routed: string[]; readonly silent: string[]; readonly onLink: string[] };
   readonly scanPorts: { readonly tcp: string; readonly udp: string };
@@ -267,7 +267,7 @@ export class LabTruth {
       description: spec.description,
       icmp: this.lab.icmp,
       nonLive: spec.nonLive,
-      faults: { ...(spec.loss ? { loss: spec.loss } : {}), ...(spec.rate ? { rate: spec.rate } : {}) },
+      faults: { ...(spec.loss ? { loss: spec.loss } : {}), ...(spec.rate ? { rate: spec.rate } : {}), ...(spec.delay ? { delay: spec.delay } : {}) },
       scanner: this.topology.scanner,
       prefixes: {
         routed: [this.lab.routed4, this.lab.routed6].filter((p): p is Prefix => p !== undefined).map((p) => p.text),

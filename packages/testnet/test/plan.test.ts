@@ -89,6 +89,23 @@ describe('planLab', () => {
     ]);
   });
 
+  it('routes forwarded traffic through the delay line only when asked, and counts loss once', () => {
+    expect(plan.namespaces.find((n) => n.role === 'router')!.delayLine).toBeUndefined();
+    const p = planLab(resolveLabSpec(labSpec('standard', { delay: { ms: 40, direction: 'to-targets' }, loss: { percent: 1, direction: 'both' } })), 7, 0);
+    const router = p.namespaces.find((n) => n.role === 'router')!;
+    const { delayTun, onLinkBridge, targetBridge } = p.names.ifaces;
+    expect(router.delayLine).toEqual({ tun: delayTun, ms: 40, queuePackets: 16_384 });
+    expect(router.ip).toContain(`tuntap add dev ${delayTun} mode tun`);
+    expect(router.ip).toContain(`route add default dev ${delayTun} table 100`);
+    expect(router.ip).toContain(`route add ::/0 dev ${delayTun} table 100`);
+    expect(router.ip).toContain(`rule add iif ${onLinkBridge} lookup 100 pref 100`);
+    expect(router.ip6).toEqual([`rule add iif ${onLinkBridge} lookup 100 pref 100`]);
+    expect(router.ip.join('\n')).not.toContain(`rule add iif ${targetBridge}`);
+    // a delayed packet crosses the forward hook twice; loss matches the bridges only
+    expect(router.nft).toContain(`iifname { "${onLinkBridge}", "${targetBridge}" } numgen random mod 10000 < 100 drop`);
+    expect(delayTun.length).toBeLessThanOrEqual(15);
+  });
+
   it('plans every named lab', () => {
     for (const name of labNames()) {
       const p = planLab(resolveLabSpec(labSpec(name)), 99, 0);

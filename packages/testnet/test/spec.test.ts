@@ -61,6 +61,8 @@ describe('resolveLabSpec', () => {
       [specWith((s) => ({ ...s, loss: { percent: 1.005, direction: 'both' } })), /two decimals/],
       [specWith((s) => ({ ...s, loss: { percent: 5, direction: 'up' as never } })), /loss\.direction "up"/],
       [specWith((s) => ({ ...s, rate: { kbit: 1, direction: 'both' } })), /rate\.kbit 1/],
+      [specWith((s) => ({ ...s, delay: { ms: 0, direction: 'both' } })), /delay\.ms 0 must be an integer from 1 to 60000/],
+      [specWith((s) => ({ ...s, delay: { ms: 10, direction: 'both', queuePackets: 3 } })), /delay\.queuePackets 3/],
       [specWith((s) => ({ ...s, scanPorts: { tcp: '1-70000', udp: '53' } })), /scanPorts\.tcp/],
       [specWith((s) => ({ ...s, onLink: { ...s.onLink, scannerOffset: 20 } })), /offset 20 is used twice/],
     ];
