@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The whole test suite, as the README's quick start and .ci/run call it:
-// unit tests of every package (turbo, in parallel), then the namespace-lab
-// tests one package at a time, then one summary over every vitest run, so
+// unit tests of every package (turbo, two at a time: these machines have two
+// cores), then the serial phase (`test:lab`: namespace labs, and the
+// benchmark guard's own test, which must not share the cores with other
+// tests) one package at a time, then one summary over every vitest run, so
 // the output ends with a single vitest-style summary line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -25,8 +27,9 @@ function run(args) {
   return r.status ?? 1;
 }
 
-const unit = run(['run', 'test', '--continue', '--output-logs=new-only']);
-const lab = unit === 0 ? run(['run', 'test:lab', '--continue', '--concurrency=1', '--output-logs=new-only']) : 1;
+const unit = run(['run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only']);
+// Run the serial phase even after a unit failure: its results are worth having.
+const lab = run(['run', 'test:lab', '--continue', '--concurrency=1', '--output-logs=new-only']);
 
 let files = 0, filesFailed = 0, passed = 0, failed = 0, skipped = 0;
 const perPackage = [];
