@@ -133,6 +133,7 @@ export class ProgressModel {
 
   #progressSeq = 0;
   #lastProgressTs = NaN;
+  #lastProgressActive = 0;
   #staleUpdates = 0;
   #duplicateUpdates = 0;
   #eta: EtaReport | null = null;
@@ -207,6 +208,7 @@ export class ProgressModel {
     if (!this.#rebase) this.#observeStage(t, 0);
     this.#progressSeq++;
     this.#lastProgressTs = ts;
+    this.#lastProgressActive = t;
     this.#touch(ts);
     return true;
   }
@@ -284,6 +286,7 @@ export class ProgressModel {
     if (progressed) {
       this.#progressSeq++;
       this.#lastProgressTs = ts;
+      this.#lastProgressActive = t;
     }
     this.#updatePct();
     this.#touch(ts);
@@ -378,6 +381,11 @@ export class ProgressModel {
   /** Event time of the latest progress (NaN before any). */
   get lastProgressTs(): number {
     return this.#lastProgressTs;
+  }
+
+  /** Active ms since the latest progress (pauses excluded): how long the scan has been standing still, by event time. */
+  get idleMs(): number {
+    return this.#progressSeq === 0 ? 0 : this.#active - this.#lastProgressActive;
   }
 
   /** Updates ignored as out of order (older than one applied) or for a stage already left. */

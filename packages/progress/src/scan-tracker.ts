@@ -19,7 +19,6 @@ export class ScanTracker {
   #progressClock: number;
   #seenProgressSeq = 0;
   #foundSig = 0;
-  #foundTs = -Infinity;
 
   constructor(
     readonly scanId: string,
@@ -132,18 +131,21 @@ export class ScanTracker {
     return this.isStalled(this.clock());
   }
 
+  /**
+   * Running, and nothing advanced for stallAfterMs: by event time (updates keep
+   * coming, counts stand still; pauses excluded, so a replay at any speed sees
+   * it too) or by the clock (nothing arrives at all while live).
+   */
   isStalled(now: number): boolean {
-    const state = this.model.state;
-    if (state !== 'running') return false;
+    if (this.model.state !== 'running') return false;
     // Found events are progress too; noticed here rather than on the hot path.
     const sig = this.hostsUp + this.portsReported + this.services;
     if (sig !== this.#foundSig) {
       this.#foundSig = sig;
-      this.#foundTs = this.lastEventTs;
       this.#progressClock = now;
+      return false;
     }
-    const lastProgress = Math.max(this.model.lastProgressTs || -Infinity, this.#foundTs);
-    if (lastProgress > -Infinity && this.lastEventTs - lastProgress >= this.stallAfterMs) return true;
+    if (this.model.idleMs >= this.stallAfterMs) return true;
     return now - this.#progressClock >= this.stallAfterMs;
   }
 

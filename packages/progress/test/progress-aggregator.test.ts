@@ -158,6 +158,12 @@ describe('ProgressAggregator', () => {
     expect(after.throughput.portsPerSec).toBe(500);
     expect(after.elapsedMs).toBe(11_000);
     expect(after.stalled).toBe(false);
+    // Right after the resume, before any progress: the two hours paused are not "no progress".
+    bus.publish(scanPaused('a', now + 2000, 'operator'));
+    now += 7_200_000;
+    bus.publish(scanResumed('a', now));
+    bus.publish(upd('a', now + 500, 'PortScanning', 5500, 100_000));
+    expect(agg.getCurrentMetrics().stalled).toBe(false);
   });
 
   it('stalled: no progress for stallAfterMs, by event time or by the clock', () => {
@@ -176,6 +182,25 @@ describe('ProgressAggregator', () => {
     // Updates keep coming but nothing moves (a replay, with a clock that does not help).
     for (let s = 2; s <= 40; s++) bus.publish(upd('a', T0 + 40_000 + s * 1000, 'PortScanning', 100, 1000));
     expect(agg.getCurrentMetrics().stalled).toBe(true);
+  });
+
+  it('a scan resumed in a new process: percentage kept, never decreasing, rates without a burst', () => {
+    const bus = new EventBus();
+    const agg = new ProgressAggregator(bus, 'a');
+    bus.publish(started('a', T0, ['PortScanning']));
+    for (let s = 0; s <= 10; s++) bus.publish(upd('a', T0 + s * 1000, 'PortScanning', s * 1000, 100_000));
+    const before = agg.getCurrentMetrics();
+    // The new process starts a day later and reports the cumulative counters.
+    const r = T0 + 86_400_000;
+    bus.publish(started('a', r, ['PortScanning']));
+    expect(agg.getCurrentMetrics().percentage).toBe(before.percentage);
+    bus.publish(upd('a', r + 1000, 'PortScanning', 12_000, 100_000));
+    bus.publish(upd('a', r + 2000, 'PortScanning', 13_000, 100_000));
+    const m = agg.getCurrentMetrics();
+    expect(m.percentage).toBe(13);
+    expect(m.throughput.portsPerSec).toBeLessThanOrEqual(1000);
+    expect(m.elapsedMs).toBe(12_000);
+    expect(m.state).toBe('running');
   });
 
   it('global: two scans, totals summed, the ETA of the slowest', () => {
