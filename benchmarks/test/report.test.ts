@@ -41,6 +41,7 @@ describe('report', () => {
   it('derives tolerances from the measured spread, with a floor', () => {
     expect(toleranceFor(0.01)).toBe(0.2);
     expect(toleranceFor(0.1)).toBeCloseTo(0.3);
+    expect(toleranceFor(0.9)).toBe(1.0);
   });
 
   it('computes medians and quantiles', () => {
