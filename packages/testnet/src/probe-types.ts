@@ -19,6 +19,8 @@ export type ProbeOutcome = 'connected' | 'reply' | 'refused' | 'unreachable' | '
 
 export interface ProbeResult extends ProbeRequest {
   readonly outcome: ProbeOutcome;
+  /** Milliseconds from connect()/send to the handshake, the datagram back or the error; absent on timeout. */
+  readonly rttMs?: number;
   /** errno name for refused/unreachable/error, e.g. EHOSTUNREACH. */
   readonly code?: string;
   /** TCP: what the service sent unprompted (its banner), latin1. */

@@ -23,6 +23,8 @@ function probeTcp(req: ProbeRequest, timeoutMs: number, readMs: number): Promise
     let banner = '';
     let reply = '';
     let phase: 'connect' | 'banner' | 'reply' = 'connect';
+    let rttMs: number | undefined;
+    const started = performance.now();
     const socket = net.connect({ host: req.address, port: req.port });
     const finish = (r: Omit<ProbeResult, keyof ProbeRequest>): void => {
       if (done) return;
@@ -31,10 +33,10 @@ function probeTcp(req: ProbeRequest, timeoutMs: number, readMs: number): Promise
       socket.destroy();
       resolve({ ...req, ...r });
     };
-    const connected = (): void => finish({ outcome: 'connected', ...(banner ? { banner } : {}), ...(reply ? { reply } : {}) });
+    const connected = (): void => finish({ outcome: 'connected', ...(rttMs !== undefined ? { rttMs } : {}), ...(banner ? { banner } : {}), ...(reply ? { reply } : {}) });
     let timer = setTimeout(() => finish({ outcome: 'timeout' }), timeoutMs);
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (phase === 'connect') finish({ outcome: classify(err.code), ...(err.code ? { code: err.code } : {}) });
+      if (phase === 'connect') finish({ outcome: classify(err.code), rttMs: performance.now() - started, ...(err.code ? { code: err.code } : {}) });
       else connected();
     });
     socket.on('data', (d: Buffer) => {
@@ -43,6 +45,7 @@ function probeTcp(req: ProbeRequest, timeoutMs: number, readMs: number): Promise
     });
     socket.on('end', () => { if (phase !== 'connect') connected(); });
     socket.on('connect', () => {
+      rttMs = performance.now() - started;
       phase = 'banner';
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -60,6 +63,7 @@ function probeTcp(req: ProbeRequest, timeoutMs: number, readMs: number): Promise
 function probeUdp(req: ProbeRequest, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
+    let sent = 0;
     const sock = dgram.createSocket(req.address.includes(':') ? 'udp6' : 'udp4');
     const finish = (r: Omit<ProbeResult, keyof ProbeRequest>): void => {
       if (done) return;
@@ -70,11 +74,12 @@ function probeUdp(req: ProbeRequest, timeoutMs: number): Promise<ProbeResult> {
     };
     const timer = setTimeout(() => finish({ outcome: 'timeout' }), timeoutMs);
     // A connected UDP socket gets ICMP errors back as ECONNREFUSED & co.
-    sock.on('error', (err: NodeJS.ErrnoException) => finish({ outcome: classify(err.code), ...(err.code ? { code: err.code } : {}) }));
-    sock.on('message', (msg) => finish({ outcome: 'reply', reply: msg.toString('latin1') }));
+    sock.on('error', (err: NodeJS.ErrnoException) => finish({ outcome: classify(err.code), rttMs: performance.now() - sent, ...(err.code ? { code: err.code } : {}) }));
+    sock.on('message', (msg) => finish({ outcome: 'reply', rttMs: performance.now() - sent, reply: msg.toString('latin1') }));
     sock.connect(req.port, req.address, () => {
       const payload =
         req.payload === 'dns' ? buildDnsQuery(0x7074, 'lab.portflow.test', TYPE_A) : req.payload === 'text' ? Buffer.from('portflow-testnet probe\n') : Buffer.alloc(0);
+      sent = performance.now();
       sock.send(payload);
     });
   });

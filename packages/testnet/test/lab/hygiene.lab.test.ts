@@ -110,8 +110,9 @@ describe('hygiene', () => {
       expect(mine.processes).toBeGreaterThan(0); // the detached listeners outlived the CLI
       cli('down', '--all-stale');
       expect(present(info.namespaces)).toEqual(info.namespaces);
-      const exec = cli('exec', '--id', info.id, '--', 'ping', '-c', '1', '-W', '1', '10.70.1.10');
+      const exec = cli('exec', '--id', info.id, '--', 'ip', '-o', 'addr', 'show');
       expect(exec.status).toBe(0);
+      expect(exec.stdout).toContain('inet 10.70.0.2/24'); // ran inside the scanner namespace
       const truth = JSON.parse(cli('truth', '--id', info.id, '--json').stdout) as { lab: string };
       expect(truth.lab).toBe('unreachable');
     } finally {
