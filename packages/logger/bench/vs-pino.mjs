@@ -24,7 +24,8 @@ function pool(ts) {
 async function runPortflow(round) {
   const path = join(dir, `portflow-${round}.jsonl`);
   const bus = new EventBus({ historySize: 0 });
-  const log = new EventLogger(path, bus, { handleExit: false });
+  // sonic-boom buffers without a bound (maxLength 0): give ours room too, so neither drops.
+  const log = new EventLogger(path, bus, { handleExit: false, maxBufferedBytes: 1024 * 1024 * 1024 });
   const events = pool(Date.now());
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; ) {

@@ -464,8 +464,7 @@ export class EventLogger implements SinkOwner, ExitParticipant {
   }
 
   sinkRemoved(sink: FileSink): void {
-    const chars = sink.buf.length;
-    const { text, lines, events } = sink.takeBuffer();
+    const { text, lines, events, chars } = sink.takeBuffer();
     if (sink !== this.#active || this.#shuttingDown || this.#closed) {
       this.#pending -= chars;
       this.#dropDisk += events;

@@ -53,6 +53,12 @@ export class FileSink {
   #inflightLines = 0;
   #inflightChars = 0;
   #inflightEvents = 0;
+  /** Encoded chunks waiting for the write in flight to finish. */
+  #staged: Buffer[] = [];
+  #stagedBytes = 0;
+  #stagedLines = 0;
+  #stagedEvents = 0;
+  #stagedChars = 0;
   /** flushSync() rewrote the in-flight chunk: its callback only retires it. */
   #redone = false;
   #ops = 0;
@@ -94,7 +100,7 @@ export class FileSink {
   }
 
   get pendingChars(): number {
-    return this.buf.length + this.#inflightChars;
+    return this.buf.length + this.#stagedChars + this.#inflightChars;
   }
 
   append(text: string, lines: number, events: number): void {
@@ -104,34 +110,67 @@ export class FileSink {
     this.#appended += lines;
   }
 
+  /**
+   * Encode the string buffer into a Buffer waiting for the next write. While a
+   * write is in flight the buffer is sealed every `bufferSize` characters, so
+   * the V8 heap never holds a long rope of lines that would outlive a
+   * scavenge: the bytes wait outside the heap.
+   */
+  #seal(): void {
+    if (this.buf.length === 0) return;
+    const text = this.#needNewline ? `\n${this.buf}` : this.buf;
+    this.#needNewline = false;
+    const b = Buffer.from(text, 'utf8');
+    this.#staged.push(b);
+    this.#stagedBytes += b.length;
+    this.#stagedLines += this.bufLines;
+    this.#stagedEvents += this.bufEvents;
+    this.#stagedChars += this.buf.length;
+    this.buf = '';
+    this.bufLines = 0;
+    this.bufEvents = 0;
+  }
+
+  #takeStaged(): Buffer {
+    const data = this.#staged.length === 1 ? this.#staged[0] : Buffer.concat(this.#staged, this.#stagedBytes);
+    this.#staged = [];
+    this.#stagedBytes = 0;
+    this.#stagedLines = 0;
+    this.#stagedEvents = 0;
+    this.#stagedChars = 0;
+    return data;
+  }
+
   /** Take the buffered lines away (to another file, or to count them as dropped). */
-  takeBuffer(): { text: string; lines: number; events: number } {
-    const text = this.buf, lines = this.bufLines, events = this.bufEvents;
+  takeBuffer(): { text: string; lines: number; events: number; chars: number } {
+    const lines = this.#stagedLines + this.bufLines, events = this.#stagedEvents + this.bufEvents;
+    const chars = this.#stagedChars + this.buf.length;
+    const text = (this.#staged.length === 0 ? '' : this.#takeStaged().toString('utf8')) + this.buf;
     this.buf = '';
     this.bufLines = 0;
     this.bufEvents = 0;
     this.#settled += lines;
     this.#resolveWaiters();
-    return { text, lines, events };
+    return { text, lines, events, chars };
   }
 
-  /** Hand the buffer to the kernel unless a write is in flight (its completion hands the rest). */
+  /** Hand the buffer to the kernel; while a write is in flight, seal it (its completion hands the rest). */
   kick(): void {
-    if (this.#inflight !== null || this.closed) return;
-    if (this.buf.length === 0) {
+    if (this.closed) return;
+    if (this.#inflight !== null) {
+      if (this.buf.length >= this.#owner.bufferSize) this.#seal();
+      return;
+    }
+    this.#seal();
+    if (this.#staged.length === 0) {
       this.#maybeFinish();
       return;
     }
     if (!this.#stillNamed()) return;
-    const lines = this.bufLines;
-    const chars = this.buf.length;
-    this.#inflightEvents = this.bufEvents;
-    const text = this.#needNewline ? `\n${this.buf}` : this.buf;
-    this.#needNewline = false;
-    this.buf = '';
-    this.bufLines = 0;
-    this.bufEvents = 0;
-    const data = Buffer.from(text, 'utf8');
+    const lines = this.#stagedLines;
+    const chars = this.#stagedChars;
+    this.#inflightEvents = this.#stagedEvents;
+    const data = this.#takeStaged();
     this.#inflight = data;
     this.#inflightOff = this.#nextOff;
     this.#inflightDone = 0;
@@ -159,13 +198,8 @@ export class FileSink {
   }
 
   #failBuffer(err: NodeJS.ErrnoException): void {
-    const lines = this.bufLines, chars = this.buf.length, events = this.bufEvents;
-    this.buf = '';
-    this.bufLines = 0;
-    this.bufEvents = 0;
-    this.#settled += lines;
+    const { events, chars } = this.takeBuffer();
     this.#owner.sinkFailed(this, err, events, chars);
-    this.#resolveWaiters();
   }
 
   #written(err: NodeJS.ErrnoException | null, n: number): void {
@@ -190,7 +224,7 @@ export class FileSink {
       this.#owner.sinkFailed(this, err ?? Object.assign(new Error('write(2) wrote nothing'), { code: 'EIO' }), this.#inflightEvents, chars);
     }
     this.#resolveWaiters();
-    if (this.buf.length >= this.#owner.bufferSize || this.#waiters.length !== 0 || this.closing) this.kick();
+    if (this.#staged.length !== 0 || this.buf.length >= this.#owner.bufferSize || this.#waiters.length !== 0 || this.closing) this.kick();
     else this.#maybeFinish();
   }
 
@@ -242,7 +276,8 @@ export class FileSink {
         // Its callback reports the failure.
       }
     }
-    if (this.buf.length === 0) return;
+    this.#seal();
+    if (this.#staged.length === 0) return;
     if (!this.removed) {
       try {
         if (fstatSync(this.fd).nlink === 0) {
@@ -254,12 +289,8 @@ export class FileSink {
         // The write below reports it.
       }
     }
-    const lines = this.bufLines, chars = this.buf.length, events = this.bufEvents;
-    const data = Buffer.from(this.#needNewline ? `\n${this.buf}` : this.buf, 'utf8');
-    this.#needNewline = false;
-    this.buf = '';
-    this.bufLines = 0;
-    this.bufEvents = 0;
+    const lines = this.#stagedLines, chars = this.#stagedChars, events = this.#stagedEvents;
+    const data = this.#takeStaged();
     this.#settled += lines;
     try {
       this.#pwriteAll(data, this.#nextOff);
@@ -316,7 +347,7 @@ export class FileSink {
   }
 
   #maybeFinish(): void {
-    if (!this.closing || this.closed || this.#ops !== 0 || this.#inflight !== null || this.buf.length !== 0) return;
+    if (!this.closing || this.closed || this.#ops !== 0 || this.#inflight !== null || this.buf.length !== 0 || this.#staged.length !== 0) return;
     if (this.#fsyncOnClose) {
       this.#fsyncOnClose = false;
       this.#ops++;
