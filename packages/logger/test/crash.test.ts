@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseLine } from '@portflow/core';
-import { readEvents } from '../src/index.js';
+import { EventBus } from '@portflow/core';
+import { EventLogger, LogLockedError, readEvents } from '../src/index.js';
+import { port } from './helpers.js';
 import { FIXTURES, fileLines, tempDir } from './helpers.js';
 
 let t: ReturnType<typeof tempDir>;
@@ -166,5 +168,37 @@ describe('crash safety (child processes)', () => {
     const { seqs, meta } = eventSeqs(path);
     expect(meta.at(-1)).toBe('log_ended');
     expect(seqs.length).toBe(10 * 500);
+  });
+
+  it('two processes on one file: the second is refused naming the first; after the first dies, its stale lock is taken over', async () => {
+    const path = join(t.dir, 'scans.jsonl');
+    const run = runWriter(path, 'stream');
+    await waitFlushed(run, 5_000);
+    const bus = new EventBus({ busId: 'second' });
+    let err: unknown;
+    try {
+      new EventLogger(path, bus);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LogLockedError);
+    expect((err as LogLockedError).pid).toBe(run.child.pid);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const log = new EventLogger(path, bus);
+    bus.publish(port(1));
+    await log.close();
+    const warnings: string[] = [];
+    const r = readEvents(path, { onWarning: (w) => warnings.push(w.code) });
+    let first = 0, second = 0;
+    for await (const e of r) {
+      if (e.scanId === 'scan-1') first++;
+      else second++;
+    }
+    expect(first).toBeGreaterThanOrEqual(5_000);
+    expect(second).toBe(1);
+    // The killed session has no footer; the new one does, so the file as a whole ends terminated.
+    expect(warnings).toContain('UNTERMINATED');
+    expect(r.stats.unterminated).toEqual([]);
   });
 });

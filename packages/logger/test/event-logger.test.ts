@@ -191,4 +191,31 @@ describe('EventLogger options and errors', () => {
     expect(parsed(path).some((o) => o.event === 'port_found' && o.port === 3)).toBe(true);
     expect(() => log.startScan('s2')).toThrow(LoggerClosedError);
   });
+
+  it('flushSync() while a write is in flight keeps the order of lines', async () => {
+    const bus = new EventBus({ historySize: 0 });
+    const path = join(t.dir, 'scans.jsonl');
+    const log = new EventLogger(path, bus, { bufferSize: 512 });
+    for (let i = 0; i < 200; i++) bus.publish(port(i)); // the first chunk is in flight now
+    log.flushSync();
+    for (let i = 0; i < 200; i++) bus.publish(port(i));
+    log.flushSync();
+    await log.close();
+    const seqs = parsed(path).filter((o) => typeof o.seq === 'number').map((o) => o.seq as number);
+    expect(seqs).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+  });
+
+  it('accepts each fsync policy and still writes everything', async () => {
+    for (const fsync of ['never', 'rotation', { intervalMs: 5 }] as const) {
+      const bus = new EventBus({ historySize: 0 });
+      const path = join(t.dir, `f-${typeof fsync === 'string' ? fsync : 'interval'}.jsonl`);
+      const log = new EventLogger(path, bus, { fsync, rotation: { maxBytes: 4096 }, compress: true });
+      for (let i = 0; i < 100; i++) bus.publish(port(i));
+      await until(() => log.stats().linesWritten > 0, 'a write');
+      const stats = await log.close();
+      expect(stats.eventsDropped).toBe(0);
+      expect(stats.writeErrors).toBe(0);
+      expect(stats.rotations).toBeGreaterThan(0);
+    }
+  });
 });
