@@ -7,6 +7,7 @@
 #include "common/env_threads.h"
 #include "job/job_binding.h"
 #include "packet/packet_binding.h"
+#include "ring/ring_binding.h"
 
 namespace {
 
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitEnv(env);
   portflow::InitPacket(env, exports);
   portflow::InitBench(env, exports);
+  portflow::InitRing(env, exports);
   portflow::InitJob(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -3,6 +3,11 @@
 // stop and joins it before the environment's memory goes away, so Ctrl-C, process
 // exit or a worker's exit never leaves a thread writing into freed memory or
 // calling into a dead environment.
+//
+// A ThreadSafeFunction is torn down by its own cleanup hook, and hooks run in reverse
+// order of registration: whoever creates a TSFN that native threads call must register
+// a hook *after* creating it that calls StopAll() (see ring/ring_binding.cc), so the
+// threads are joined before the TSFN goes away.
 #pragma once
 
 #include <napi.h>
@@ -10,16 +15,9 @@
 #include <mutex>
 #include <vector>
 
-namespace portflow {
+#include "common/owned_thread.h"
 
-class OwnedThread {
- public:
-  virtual ~OwnedThread() = default;
-  // Ask the thread to finish soon; must not block.
-  virtual void RequestStop() = 0;
-  // Wait for the thread to finish; idempotent.
-  virtual void Join() = 0;
-};
+namespace portflow {
 
 class EnvThreads {
  public:

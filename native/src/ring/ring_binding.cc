@@ -1,0 +1,333 @@
+#include "ring/ring_binding.h"
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "bench/bench_binding.h"
+#include "common/env_threads.h"
+#include "ring/record_ring.h"
+#include "ring/test_producer.h"
+
+namespace portflow {
+
+namespace {
+
+// Type tags make Unwrap safe against objects of the addon's other classes.
+constexpr napi_type_tag kRingTag = {0x706f7274666c6f77ULL, 0x72696e6701000000ULL};
+
+double NumberArg(const Napi::Object& o, const char* key, double def) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// Calls the JS drain. Raw napi_call_function, never a C++ throw: while a worker is being
+// terminated the call fails, and an exception escaping a TSFN callback would abort.
+// Handler errors never reach here (ts/ring.ts routes them to the ring's onError).
+void DoorbellCallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, void*) {
+  if (env == nullptr || fn == nullptr) return;
+  napi_value result;
+  napi_call_function(env, env.Undefined(), fn, 0, nullptr, &result);
+}
+using Doorbell = Napi::TypedThreadSafeFunction<std::nullptr_t, void, DoorbellCallJs>;
+
+// The JS face of a RecordRing: the external ArrayBuffer over its slots, the per-batch
+// sync, and the doorbell ThreadSafeFunction.
+class RingWrap : public Napi::ObjectWrap<RingWrap>, public Waker {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RecordRing",
+                       {InstanceMethod<&RingWrap::Buffer>("buffer"), InstanceMethod<&RingWrap::Sync>("sync"),
+                        InstanceMethod<&RingWrap::Overflow>("overflow"), InstanceMethod<&RingWrap::Stats>("stats"),
+                        InstanceMethod<&RingWrap::Ref>("ref"), InstanceMethod<&RingWrap::Unref>("unref"),
+                        InstanceMethod<&RingWrap::Close>("close")});
+  }
+
+  // new RecordRing(capacity, onReadable?)
+  explicit RingWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingWrap>(info), env_(info.Env()) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "RecordRing: capacity must be a number");
+    const double cap = info[0].As<Napi::Number>().DoubleValue();
+    if (!(cap >= 2 && cap <= 2147483648.0) || cap != static_cast<double>(static_cast<uint64_t>(cap))) {
+      throw Napi::RangeError::New(env, "RecordRing: capacity must be a power of two from 2 to 2^31");
+    }
+    try {
+      core_ = std::make_shared<RecordRing>(static_cast<size_t>(cap));
+    } catch (const std::invalid_argument& e) {
+      throw Napi::RangeError::New(env, std::string("RecordRing: ") + e.what());
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(env, "RecordRing: cannot allocate " + std::to_string(static_cast<uint64_t>(cap) * kRecordSize) + " bytes");
+    }
+    napi_type_tag_object(env, info.This(), &kRingTag);
+    if (info.Length() > 1 && info[1].IsFunction()) {
+      tsfn_ = Doorbell::New(env, info[1].As<Napi::Function>(), "portflow.ring.doorbell", 0, 1);
+      // Idle rings must not keep the process alive; ref() while a producer runs.
+      tsfn_.Unref(env);
+      has_tsfn_ = true;
+      core_->SetWaker(this);
+      // Registered after the TSFN, so it runs before the TSFN's own teardown (hooks run in
+      // reverse order): producers are joined while the TSFN is still valid.
+      napi_add_env_cleanup_hook(env, &RingWrap::EnvCleanup, this);
+      hook_registered_ = true;
+    }
+  }
+
+  ~RingWrap() override {
+    if (hook_registered_) napi_remove_env_cleanup_hook(env_, &RingWrap::EnvCleanup, this);
+    hook_registered_ = false;
+    Shutdown();
+  }
+
+  void Wake() override { tsfn_.NonBlockingCall(); }
+
+  static RingWrap* FromValue(Napi::Env env, Napi::Value v) {
+    bool ok = false;
+    if (v.IsObject()) napi_check_object_type_tag(env, v, &kRingTag, &ok);
+    if (!ok) throw Napi::TypeError::New(env, "expected a RecordRing");
+    return Unwrap(v.As<Napi::Object>());
+  }
+
+  const std::shared_ptr<RecordRing>& core() const { return core_; }
+  bool closed() const { return closed_; }
+
+ private:
+  static void EnvCleanup(void* arg) {
+    auto* self = static_cast<RingWrap*>(arg);
+    self->hook_registered_ = false;
+    // Every addon thread may hold this or another ring's TSFN: stop them all now.
+    GetAddonData(self->env_).threads.StopAll();
+    self->Shutdown();
+  }
+
+  // Producer joined, then the doorbell closed: nothing calls the TSFN afterwards.
+  void Shutdown() {
+    if (core_) core_->StopProducer();
+    if (core_) core_->SetWaker(nullptr);
+    if (has_tsfn_) {
+      has_tsfn_ = false;
+      tsfn_.Release();
+    }
+  }
+
+  // The slots as one external ArrayBuffer, created once; JS keeps views over it.
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    if (closed_) throw Napi::Error::New(info.Env(), "RecordRing is closed");
+    if (ab_ref_.IsEmpty()) {
+      auto* hold = new std::shared_ptr<RecordRing>(core_);  // the memory outlives any view
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+          info.Env(), core_->ring().slots(), core_->ring().capacity() * kRecordSize,
+          [](Napi::Env, void*, std::shared_ptr<RecordRing>* h) { delete h; }, hold);
+      ab_ref_ = Napi::Persistent(ab);
+    }
+    return ab_ref_.Value();
+  }
+
+  // sync(consumed, clearIfEmpty) -> readable records. One call per batch.
+  Napi::Value Sync(const Napi::CallbackInfo& info) {
+    if (closed_) return Napi::Number::New(info.Env(), 0);
+    const double consumed = info[0].As<Napi::Number>().DoubleValue();
+    const bool clear = info.Length() > 1 && info[1].ToBoolean().Value();
+    return Napi::Number::New(info.Env(), static_cast<double>(core_->Sync(static_cast<uint64_t>(consumed), clear)));
+  }
+
+  Napi::Value Overflow(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(core_->overflow()));
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("capacity", static_cast<double>(core_->ring().capacity()));
+    o.Set("produced", static_cast<double>(core_->ring().head()));
+    o.Set("consumed", static_cast<double>(core_->ring().tail()));
+    o.Set("overflow", static_cast<double>(core_->overflow()));
+    o.Set("wakeups", static_cast<double>(core_->wakeups()));
+    return o;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (has_tsfn_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (has_tsfn_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // Stops the producer, closes the doorbell and detaches the ArrayBuffer so no JS view
+  // can read the slots after this (the memory itself is freed with the last reference).
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (closed_) return info.Env().Undefined();
+    closed_ = true;
+    if (hook_registered_) {
+      napi_remove_env_cleanup_hook(env_, &RingWrap::EnvCleanup, this);
+      hook_registered_ = false;
+    }
+    Shutdown();
+    if (!ab_ref_.IsEmpty()) {
+      Napi::ArrayBuffer ab = ab_ref_.Value();
+      ab.Detach();
+      ab_ref_.Reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  napi_env env_;
+  std::shared_ptr<RecordRing> core_;
+  Doorbell tsfn_;
+  bool has_tsfn_ = false;
+  bool hook_registered_ = false;
+  bool closed_ = false;
+  Napi::Reference<Napi::ArrayBuffer> ab_ref_;
+};
+
+// new TestProducer(ring, { count, rate, batch, emitCounters, producerId }): starts at once.
+class ProducerWrap : public Napi::ObjectWrap<ProducerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TestProducer",
+                       {InstanceMethod<&ProducerWrap::Done>("done"), InstanceMethod<&ProducerWrap::Produced>("produced"),
+                        InstanceMethod<&ProducerWrap::Stop>("stop"), InstanceMethod<&ProducerWrap::JoinJs>("join")});
+  }
+
+  explicit ProducerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProducerWrap>(info), env_(info.Env()) {
+    Napi::Env env = info.Env();
+    RingWrap* ring = RingWrap::FromValue(env, info[0]);
+    if (ring->closed()) throw Napi::Error::New(env, "TestProducer: the ring is closed");
+    if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, "TestProducer: expects (ring, options)");
+    Napi::Object o = info[1].As<Napi::Object>();
+    TestProducerOptions opt;
+    opt.count = static_cast<uint64_t>(NumberArg(o, "count", 0));
+    opt.rate = NumberArg(o, "rate", 0);
+    opt.batch = static_cast<uint32_t>(NumberArg(o, "batch", 64));
+    opt.producer_id = static_cast<uint16_t>(NumberArg(o, "producerId", 0));
+    opt.emit_counters = o.Get("emitCounters").ToBoolean().Value();
+    ring_ref_ = Napi::Persistent(info[0].As<Napi::Object>());  // the ring outlives its producer
+    core_ = ring->core();
+    producer_ = std::make_unique<TestProducer>(core_, opt);
+    if (!core_->AttachProducer(producer_.get())) {
+      producer_.reset();
+      throw Napi::Error::New(env, "TestProducer: this ring already has a producer (one ring per producer thread)");
+    }
+    EnvThreads& threads = GetAddonData(env).threads;
+    if (threads.shutting_down()) {
+      core_->DetachProducer(producer_.get());
+      producer_.reset();
+      throw Napi::Error::New(env, "TestProducer: the environment is shutting down");
+    }
+    threads.Add(producer_.get());
+    registered_ = true;
+    producer_->Start();
+  }
+
+  ~ProducerWrap() override { Dispose(); }
+
+ private:
+  void Dispose() {
+    if (!producer_) return;
+    producer_->RequestStop();
+    producer_->Join();
+    produced_at_stop_ = producer_->produced();
+    core_->DetachProducer(producer_.get());
+    if (registered_) GetAddonData(env_).threads.Remove(producer_.get());
+    registered_ = false;
+    producer_.reset();
+  }
+
+  Napi::Value Done(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), producer_ ? producer_->done() : done_at_stop_); }
+  Napi::Value Produced(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(producer_ ? producer_->produced() : produced_at_stop_));
+  }
+  // Stops and joins the thread and detaches it from the ring, which may then take a new producer.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (producer_) done_at_stop_ = producer_->done();
+    Dispose();
+    return info.Env().Undefined();
+  }
+  // Blocks the JS thread until the producer finishes: tests use it to stall the consumer.
+  Napi::Value JoinJs(const Napi::CallbackInfo& info) {
+    if (producer_) producer_->Join();
+    return info.Env().Undefined();
+  }
+
+  napi_env env_;
+  std::shared_ptr<RecordRing> core_;
+  std::unique_ptr<TestProducer> producer_;
+  Napi::ObjectReference ring_ref_;
+  bool registered_ = false;
+  bool done_at_stop_ = false;
+  uint64_t produced_at_stop_ = 0;
+};
+
+// bench.ringNativeToNative(records, capacity = 65536) -> records per second between two
+// native threads: the producer fills each 64-byte record in place, the consumer reads
+// spans and checks order, releasing once per span.
+Napi::Value RingNativeToNative(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  const double cap = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 65536;
+  if (!(n >= 1 && n <= 1e11)) throw Napi::RangeError::New(env, "bench.ringNativeToNative: records must be 1..1e11");
+  std::unique_ptr<RecordRing> ring;
+  try {
+    ring = std::make_unique<RecordRing>(static_cast<size_t>(cap));
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, std::string("bench.ringNativeToNative: ") + e.what());
+  }
+  const uint64_t count = static_cast<uint64_t>(n);
+  uint64_t bad = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread producer([&] {
+    const double t = WallClockMs();
+    for (uint64_t i = 0; i < count; ++i) {
+      Record* r;
+      while ((r = ring->ring().Claim()) == nullptr) {
+      }
+      TestProducer::FillRecord(r, i, t, 0);
+      ring->Commit();
+      if ((i & 63) == 63) ring->ring().Flush();
+    }
+    ring->ring().Flush();
+  });
+  uint64_t expect = 0;
+  SpscRing<Record>& q = ring->ring();
+  while (expect < count) {
+    const size_t avail = q.Available();
+    for (size_t k = 0; k < avail; ++k) {
+      const uint8_t* b = q.Peek(k).bytes;
+      if (LoadLe<uint32_t>(b + rec::kSeq) != static_cast<uint32_t>(expect)) ++bad;
+      ++expect;
+    }
+    if (avail) q.Release(avail);
+  }
+  producer.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (bad) throw Napi::Error::New(env, "bench.ringNativeToNative: " + std::to_string(bad) + " records out of order");
+  return Napi::Number::New(env, static_cast<double>(count) / secs);
+}
+
+// bench.threadCpuTimeNs(): CPU time of the calling thread (the JS main thread's cost of a drain).
+Napi::Value ThreadCpuTimeNs(const Napi::CallbackInfo& info) {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
+}
+
+}  // namespace
+
+void InitRing(Napi::Env env, Napi::Object exports) {
+  exports.Set("RecordRing", RingWrap::Define(env));
+  exports.Set("TestProducer", ProducerWrap::Define(env));
+  Napi::Object fmt = Napi::Object::New(env);
+  fmt.Set("version", kRecordVersion);
+  fmt.Set("size", static_cast<double>(kRecordSize));
+  exports.Set("recordFormat", fmt);
+  Napi::Object bench = BenchObject(env, exports);
+  bench.Set("ringNativeToNative", Napi::Function::New(env, RingNativeToNative, "ringNativeToNative"));
+  bench.Set("threadCpuTimeNs", Napi::Function::New(env, ThreadCpuTimeNs, "threadCpuTimeNs"));
+}
+
+}  // namespace portflow
