@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBus, portFound } from '@portflow/core';
+import { EventBus, portFound, toJSON } from '@portflow/core';
 import pino from 'pino';
 import { EventLogger } from '../dist/index.js';
 
@@ -70,9 +70,23 @@ async function runPino(round) {
   return { ns, bytes };
 }
 
+/** core's toJSON alone, for scale: the floor under any writer of the wire format. */
+async function runSerializeOnly() {
+  const events = pool(Date.now());
+  const t0 = process.hrtime.bigint();
+  let chars = 0;
+  for (let i = 0; i < N; i++) {
+    const e = events[i & (POOL - 1)];
+    e.seq = i + 1;
+    chars += toJSON(e).length;
+  }
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { ns, bytes: chars };
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const res = { portflow: [], pino: [] };
-let bytes = { portflow: 0, pino: 0 };
+const res = { portflow: [], pino: [], toJSONOnly: [] };
+let bytes = { portflow: 0, pino: 0, toJSONOnly: 0 };
 await runPortflow('warm');
 await runPino('warm');
 for (let r = 0; r < ROUNDS; r++) {
@@ -81,10 +95,12 @@ for (let r = 0; r < ROUNDS; r++) {
     res[name].push((N / ns) * 1e9);
     bytes[name] = b;
   }
+  const { ns } = await runSerializeOnly();
+  res.toJSONOnly.push((N / ns) * 1e9);
 }
 rmSync(dir, { recursive: true, force: true });
 const out = {};
-for (const name of ['portflow', 'pino']) {
+for (const name of ['portflow', 'pino', 'toJSONOnly']) {
   out[name] = {
     eventsPerSec: Math.round(median(res[name])),
     runs: res[name].map((x) => Math.round(x)),

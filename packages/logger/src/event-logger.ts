@@ -133,9 +133,13 @@ export class EventLogger implements SinkOwner, ExitParticipant {
         failed: (p, err) => this.#warn('compress', `event log ${p}: gzip failed (${errText(err)}); the file is kept uncompressed`),
       });
       // Finish what a crash interrupted: half-written .gz.tmp files, originals left next to their .gz.
-      for (const p of recoverSet(this.#logPath, first)) {
-        const m = /\.(\d+)$/.exec(p);
-        this.#compressor.add(m === null ? p : p.slice(0, -m[0].length), m === null ? 0 : Number(m[1]), true);
+      try {
+        for (const p of recoverSet(this.#logPath, first)) {
+          const m = /\.(\d+)$/.exec(p);
+          this.#compressor.add(m === null ? p : p.slice(0, -m[0].length), m === null ? 0 : Number(m[1]), true);
+        }
+      } catch (e) {
+        this.#warn('compress', `event log ${first}: cannot look for rotated files left uncompressed by a crash (${errText(e as NodeJS.ErrnoException)})`);
       }
     }
     this.#writeHead(this.#active, now);
