@@ -111,6 +111,29 @@ describe('rotation', () => {
     expect(existsSync(`${first}.lock`)).toBe(false);
   });
 
+  it('by time: an hourly rotation at the hour boundary (clock shifted in a child process)', async () => {
+    const path = join(t.dir, 'scans.jsonl');
+    const child = spawn(process.execPath, ['--import', join(FIXTURES, 'near-hour.mjs'), join(FIXTURES, 'writer.mjs'), path, 'paced', JSON.stringify({ rotation: { interval: 'hourly' }, flushIntervalMs: 20 })], {
+      env: { ...process.env, MAX_EVENTS: '5000', BATCH: '50' },
+      stdio: 'ignore',
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(files(t.dir)).toEqual(['scans.jsonl', 'scans.jsonl.1']);
+    const older = parsed(`${path}.1`), newer = parsed(path);
+    const hdr = Date.parse(newer[0].timestamp as string);
+    expect(new Date(hdr).getMinutes()).toBe(0); // the new file starts just after the boundary
+    expect(new Date(hdr).getSeconds()).toBeLessThan(5);
+    expect(Date.parse(older[0].timestamp as string)).toBeLessThan(hdr);
+    for (const f of [older, newer]) {
+      expect(f[0].event).toBe('log_started');
+      expect(f[1].event).toBe('scan_config');
+      expect(f.at(-1)?.event).toBe('log_ended');
+    }
+    const seqs = [...older, ...newer].filter((o) => typeof o.seq === 'number').map((o) => o.seq as number);
+    expect(seqs).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+  });
+
   it('computes hourly, daily and weekly boundaries in local time', () => {
     const base = new Date(2025, 10, 12, 13, 45, 10, 5).getTime(); // a Wednesday
     expect(new Date(nextBoundary(base, 'hourly'))).toEqual(new Date(2025, 10, 12, 14, 0, 0, 0));
