@@ -42,3 +42,21 @@ export {
   type ShardOption,
   type Probe,
 } from './job.js';
+export { scan, CONNECT_SCAN_STAGES, type ScanHandle, type ScanHandleState, type ScanContext } from './scan.js';
+export { resolveScanOptions, SCAN_TYPES, DEFAULT_CONCURRENCY, type ScanOptions, type ScanReportOptions, type ScanType, type ResolvedScanOptions } from './scan-options.js';
+export { ScanOptionError, ScanTypeUnavailableError, ScanResumeError, ScanResourceError, type ScanResumeErrorCode } from './scan-errors.js';
+export {
+  foldScanEvents,
+  ResultsBuilder,
+  STATE_CODE,
+  reasonCode,
+  reasonName,
+  type ScanResults,
+  type HostResult,
+  type PortResult,
+  type DefaultState,
+  type PortDetection,
+} from './results.js';
+export { configHash, checkCheckpoint, seedToHex, seedFromHex, type ScanConfigIdentity } from './checkpoint.js';
+export { ConnectEngine, RttEstimator, createEngine, type ScanEngine, type EngineHost, type EngineCounters, type EngineMetric } from './engines/index.js';
+export { ScanControl, type ControlState } from './scan-control.js';

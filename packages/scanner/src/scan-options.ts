@@ -1,0 +1,222 @@
+// Scan options: the public shape and its one-time validation. Everything the
+// scan and its engine read afterwards comes from ResolvedScanOptions, so no hot
+// path re-checks an option.
+import { readFileSync } from 'node:fs';
+import type { ScanCheckpoint, ScanEvent } from '@portflow/core';
+import { parsePorts, type PortSet } from './ports.js';
+import { parseTargets, type LookupFn, type TargetToken } from './targets.js';
+import type { ScanOrder, ShardOption } from './job.js';
+import { checkCheckpoint } from './checkpoint.js';
+import { ScanOptionError, ScanTypeUnavailableError } from './scan-errors.js';
+
+export type ScanType = 'connect' | 'syn' | 'udp';
+export const SCAN_TYPES: readonly ScanType[] = ['connect', 'syn', 'udp'];
+
+export interface ScanReportOptions {
+  /** Publish PortFound for closed ports too (default false: open ports only, like nmap's "Not shown"). */
+  readonly closed?: boolean;
+  /** Publish PortFound for filtered ports too (default false). */
+  readonly filtered?: boolean;
+}
+
+export interface ScanOptions {
+  /** Target specs: addresses, CIDR, ranges, octet blocks, hostnames (see parseTarget). */
+  readonly targets: string | readonly string[];
+  /** Target specs to leave out. */
+  readonly exclude?: string | readonly string[];
+  /** Port spec, e.g. "22,80,443", "1-65535", "top:1000" (default "top:1000", as nmap). */
+  readonly ports?: string;
+  /** "connect" (default; unprivileged). "syn" and "udp" are not available in this build. */
+  readonly type?: ScanType;
+  /** Probes in flight at once (default 1,024, less when the open-file limit is low). */
+  readonly concurrency?: number;
+  /** Timeout of a probe before any round trip has been measured, ms (default 1,000, as nmap). */
+  readonly initialTimeoutMs?: number;
+  /** Floor of the adaptive timeout, ms (default 100). */
+  readonly minTimeoutMs?: number;
+  /** Ceiling of the adaptive timeout, ms (default 10,000). */
+  readonly maxTimeoutMs?: number;
+  /** Resends of a probe that got no answer (default 2). */
+  readonly maxRetries?: number;
+  /** Which non-open states become PortFound events. */
+  readonly report?: ScanReportOptions;
+  /** Permutation key of the probe order (random by default). */
+  readonly seed?: bigint | number | string;
+  /** "random" (default) or "natural" probe order. */
+  readonly order?: ScanOrder;
+  /** This machine's share of a scan split over several. */
+  readonly shard?: ShardOption;
+  /** Continue a scan from one of its ScanCheckpoint events (same configuration required). */
+  readonly resumeFrom?: ScanCheckpoint;
+  /**
+   * The interrupted run's events (from its log): reported ports are not probed
+   * or reported again, its results and counters carry on.
+   */
+  readonly resumeEvents?: Iterable<ScanEvent>;
+  /** Aborting it cancels the scan (reason: the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** The scan's UUID (default: random; a resume keeps the checkpoint's). */
+  readonly scanId?: string;
+  /** Most time between two ScanCheckpoints, ms: 100–5,000 (default 5,000). */
+  readonly checkpointIntervalMs?: number;
+  /** Hostname resolver (default: the system's, dns.lookup). */
+  readonly lookup?: LookupFn;
+}
+
+export interface ResolvedScanOptions {
+  readonly type: ScanType;
+  readonly targetSpecs: readonly string[];
+  readonly targetTokens: readonly TargetToken[];
+  readonly excludeTokens: readonly TargetToken[];
+  readonly portSpec: string;
+  readonly ports: PortSet;
+  readonly concurrency: number;
+  readonly initialTimeoutMs: number;
+  readonly minTimeoutMs: number;
+  readonly maxTimeoutMs: number;
+  readonly maxRetries: number;
+  readonly reportClosed: boolean;
+  readonly reportFiltered: boolean;
+  readonly seed: bigint | number | string | undefined;
+  readonly order: ScanOrder;
+  readonly shard: ShardOption | undefined;
+  readonly resumeFrom: ScanCheckpoint | undefined;
+  readonly resumeEvents: readonly ScanEvent[];
+  readonly signal: AbortSignal | undefined;
+  readonly scanId: string | undefined;
+  readonly checkpointIntervalMs: number;
+  readonly lookup: LookupFn | undefined;
+}
+
+const KNOWN = new Set([
+  'targets', 'exclude', 'ports', 'type', 'concurrency', 'initialTimeoutMs', 'minTimeoutMs', 'maxTimeoutMs', 'maxRetries',
+  'report', 'seed', 'order', 'shard', 'resumeFrom', 'resumeEvents', 'signal', 'scanId', 'checkpointIntervalMs', 'lookup',
+]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function int(name: string, v: unknown, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ScanOptionError(name, `scan: ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v;
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new ScanOptionError(name, `scan: ${name} must be true or false, got ${JSON.stringify(v) ?? String(v)}`);
+  return v;
+}
+
+function specList(name: string, v: unknown, required: boolean): string[] {
+  if (v === undefined && !required) return [];
+  const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  if (!list || !list.every((s) => typeof s === 'string') || (required && list.every((s) => (s as string).trim() === ''))) {
+    throw new ScanOptionError(name, `scan: ${name} must be a target spec or an array of them (e.g. "10.0.0.0/24" or ["host", "10.0.0.1-9"])${required ? ', and is required' : ''}`);
+  }
+  return list as string[];
+}
+
+/**
+ * Open files the process may hold (soft limit), read once: each probe in
+ * flight holds one socket, and the default concurrency stays well under it.
+ */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    // Not Linux, or /proc is not mounted: assume the common default.
+  }
+  return 1024;
+}
+
+export const DEFAULT_CONCURRENCY = 1024;
+
+/** Validates scan options once; throws a typed error naming the option and the fix. */
+export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ScanOptionError('options', 'scan: options must be an object such as { targets: "127.0.0.1", ports: "1-1024" }');
+  }
+  for (const k of Object.keys(options)) {
+    if (!KNOWN.has(k)) throw new ScanOptionError(k, `scan: unknown option "${k}" (known: ${[...KNOWN].join(', ')})`);
+  }
+  const type = options.type ?? 'connect';
+  if (!SCAN_TYPES.includes(type)) {
+    throw new ScanOptionError('type', `scan: type must be one of ${SCAN_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  if (type !== 'connect') {
+    throw new ScanTypeUnavailableError(
+      type,
+      `scan: the ${type} scan is not available yet (it needs the native sender and capture threads); use type "connect"${type === 'udp' ? '' : ', which needs no privileges'}`,
+    );
+  }
+  const targetSpecs = specList('targets', options.targets, true);
+  const targetTokens = parseTargets(targetSpecs, 'targets');
+  const excludeTokens = parseTargets(specList('exclude', options.exclude, false), 'exclude');
+  const portSpec = options.ports ?? 'top:1000';
+  if (typeof portSpec !== 'string') throw new ScanOptionError('ports', `scan: ports must be a port spec string such as "1-1024,8080", got ${typeof portSpec}`);
+  const ports = parsePorts(portSpec);
+  if (ports.udp.length > 0) {
+    throw new ScanOptionError('ports', `scan: the connect scan probes TCP only, but the ports "${portSpec}" include UDP (U:); drop the U: items (the udp scan type is not available yet)`);
+  }
+
+  const fdLimit = openFileLimit();
+  const maxConcurrency = Math.max(1, Math.min(65536, Math.floor((fdLimit - 64) * 0.8)));
+  const concurrency = int('concurrency', options.concurrency, Math.min(DEFAULT_CONCURRENCY, maxConcurrency), 1, 65536);
+  if (concurrency > maxConcurrency) {
+    throw new ScanOptionError('concurrency', `scan: concurrency ${concurrency} needs that many sockets, but the open-file limit is ${fdLimit}; use at most ${maxConcurrency} or raise the limit (ulimit -n)`);
+  }
+  const minTimeoutMs = int('minTimeoutMs', options.minTimeoutMs, 100, 1, 600_000);
+  const maxTimeoutMs = int('maxTimeoutMs', options.maxTimeoutMs, 10_000, 1, 600_000);
+  if (maxTimeoutMs < minTimeoutMs) {
+    throw new ScanOptionError('maxTimeoutMs', `scan: maxTimeoutMs (${maxTimeoutMs}) is below minTimeoutMs (${minTimeoutMs}); raise it or lower minTimeoutMs`);
+  }
+  const initialTimeoutMs = int('initialTimeoutMs', options.initialTimeoutMs, Math.min(Math.max(1000, minTimeoutMs), maxTimeoutMs), minTimeoutMs, maxTimeoutMs);
+  const maxRetries = int('maxRetries', options.maxRetries, 2, 0, 50);
+  const report = options.report ?? {};
+  if (report === null || typeof report !== 'object') throw new ScanOptionError('report', 'scan: report must be an object { closed?: boolean, filtered?: boolean }');
+  for (const k of Object.keys(report)) {
+    if (k !== 'closed' && k !== 'filtered') throw new ScanOptionError(`report.${k}`, `scan: unknown report option "${k}" (known: closed, filtered; open ports are always reported)`);
+  }
+  const order = options.order ?? 'random';
+  if (order !== 'random' && order !== 'natural') throw new ScanOptionError('order', `scan: order must be "random" or "natural", got ${JSON.stringify(order)}`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ScanOptionError('signal', 'scan: signal must be an AbortSignal');
+  if (options.scanId !== undefined && (typeof options.scanId !== 'string' || !UUID.test(options.scanId))) {
+    throw new ScanOptionError('scanId', `scan: scanId must be a UUID, got ${JSON.stringify(options.scanId)}`);
+  }
+  if (options.lookup !== undefined && typeof options.lookup !== 'function') throw new ScanOptionError('lookup', 'scan: lookup must be a function (hostname) => Promise<{ address, family }[]>');
+  const resumeFrom = options.resumeFrom === undefined ? undefined : checkCheckpoint(options.resumeFrom);
+  let resumeEvents: ScanEvent[] = [];
+  if (options.resumeEvents !== undefined) {
+    if (resumeFrom === undefined) throw new ScanOptionError('resumeEvents', 'scan: resumeEvents needs resumeFrom (the checkpoint those events lead up to)');
+    if (options.resumeEvents === null || typeof (options.resumeEvents as Iterable<ScanEvent>)[Symbol.iterator] !== 'function') {
+      throw new ScanOptionError('resumeEvents', 'scan: resumeEvents must be an iterable of the interrupted run\'s events (e.g. read back from its log)');
+    }
+    resumeEvents = [...options.resumeEvents].filter((e) => e !== null && typeof e === 'object' && e.scanId === resumeFrom.scanId);
+  }
+  return {
+    type,
+    targetSpecs,
+    targetTokens,
+    excludeTokens,
+    portSpec,
+    ports,
+    concurrency,
+    initialTimeoutMs,
+    minTimeoutMs,
+    maxTimeoutMs,
+    maxRetries,
+    reportClosed: bool('report.closed', report.closed),
+    reportFiltered: bool('report.filtered', report.filtered),
+    seed: options.seed,
+    order,
+    shard: options.shard,
+    resumeFrom,
+    resumeEvents,
+    signal: options.signal,
+    scanId: options.scanId,
+    checkpointIntervalMs: int('checkpointIntervalMs', options.checkpointIntervalMs, 5000, 100, 5000),
+    lookup: options.lookup,
+  };
+}

@@ -1,0 +1,548 @@
+// scan(): one scan from options to ScanCompleted. It owns the event stream
+// (order, batching, progress, checkpoints, the end), the results and the
+// pause/cancel controls; the engine of the scan type sends the probes and
+// classifies the answers (engines/engine.ts).
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ipv6PortFound,
+  metricRecorded,
+  portFound,
+  retryScheduled,
+  scanCancelled,
+  scanCheckpoint,
+  scanCompleted,
+  scanError,
+  scanPaused,
+  scanResumed,
+  scanStarted,
+  stageChanged,
+  warningIssued,
+  type EventBus,
+  type JsonValue,
+  type ScanCheckpoint,
+  type ScanOutcome,
+  type Stage,
+} from '@portflow/core';
+import { ProgressModel } from '@portflow/progress';
+import { checkResumeMatches, configHash, resumePlan, seedFromHex, seedToHex, type ResumePlan } from './checkpoint.js';
+import { createEngine } from './engines/index.js';
+import type { EngineCounters, EngineHost, ScanEngine } from './engines/engine.js';
+import { ScanJob } from './job.js';
+import { reasonName, ResultsBuilder, STATE_CODE, type ScanResults } from './results.js';
+import { ScanControl } from './scan-control.js';
+import { ScanOptionError, ScanResumeError } from './scan-errors.js';
+import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.js';
+import { buildTargetSet, resolveTargets } from './targets.js';
+
+/** The stages a connect scan runs (no host discovery: every target is scanned, as nmap -Pn). */
+export const CONNECT_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'PortScanning', 'Finalization'];
+
+export type ScanHandleState = 'starting' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
+
+export interface ScanHandle {
+  readonly scanId: string;
+  /**
+   * Resolves after ScanCompleted, whatever the outcome (a cancelled scan
+   * gives its partial results; a failed one has `outcome: 'failed'` and
+   * `error`); never rejects.
+   */
+  readonly results: Promise<ScanResults>;
+  readonly state: ScanHandleState;
+  /** The fatal error of a failed scan (typed, with a `code`). */
+  readonly error: Error | undefined;
+  /** Stops sending, publishes ScanCancelled then ScanCompleted{cancelled}. */
+  cancel(reason?: string): void;
+  /** Stops sending (probes in flight still finish): ScanPaused. */
+  pause(reason?: string): void;
+  /** ScanResumed; sending goes on. */
+  resume(): void;
+}
+
+export interface ScanContext {
+  readonly bus: EventBus;
+}
+
+/**
+ * Starts a scan publishing on `bus`. Options are checked now (a typed error
+ * naming the option); the first event is published after the current
+ * synchronous code, so subscribe right after calling.
+ */
+export function scan(options: ScanOptions, context: ScanContext): ScanHandle {
+  const o = resolveScanOptions(options);
+  const bus = context?.bus;
+  if (bus === null || typeof bus !== 'object' || typeof bus.publish !== 'function') {
+    throw new ScanOptionError('bus', 'scan: the second argument must be { bus } with an EventBus from @portflow/core');
+  }
+  return new ScanRun(o, bus).handle;
+}
+
+const OPEN = STATE_CODE.open;
+const CLOSED = STATE_CODE.closed;
+const EVENT_BATCH = 512;
+const POSITION_BATCH = 4096;
+const TICK_MS = 100;
+/** ProgressUpdates: at each 1% or each second, whichever first, at most 10 per second. */
+const PROGRESS_MIN_GAP_MS = 100;
+const PROGRESS_MAX_GAP_MS = 1000;
+/** RetryScheduled is sampled: at most 2 per second (the count is in MetricRecorded). */
+const RETRY_EVENT_GAP_MS = 500;
+
+class ScanRun implements EngineHost {
+  readonly handle: ScanHandle;
+  readonly options: ResolvedScanOptions;
+  readonly control = new ScanControl();
+  readonly counters: EngineCounters = { packetsSent: 0, packetsReceived: 0, bytesSent: 0, retriesSent: 0, inFlight: 0, retriesPending: 0 };
+  readonly #bus: EventBus;
+  readonly #scanId: string;
+  readonly #seed: bigint;
+  readonly #results = new ResultsBuilder();
+  readonly #model = new ProgressModel({ stages: CONNECT_SCAN_STAGES });
+  #job!: ScanJob;
+  #engine: ScanEngine | undefined;
+  #hash = '';
+  #plan: ResumePlan | undefined;
+  #state: ScanHandleState = 'starting';
+  #error: Error | undefined;
+  #stage: Stage | undefined;
+  #started = false;
+  #startTs = 0;
+  #now = 0;
+
+  // Outcomes waiting for the next batch: events to publish, positions to mark done.
+  readonly #eAddr: string[] = new Array<string>(EVENT_BATCH).fill('');
+  readonly #ePort = new Uint16Array(EVENT_BATCH);
+  readonly #eState = new Uint8Array(EVENT_BATCH);
+  readonly #eReason = new Uint8Array(EVENT_BATCH);
+  readonly #eTtl = new Int16Array(EVENT_BATCH);
+  #en = 0;
+  readonly #dPos = new Float64Array(POSITION_BATCH);
+  #dn = 0;
+  #flushScheduled = false;
+
+  #completed = 0;
+  #hostsCompleted = 0;
+  #portsPerHost = 0;
+  #hostsTotal = 0;
+  #lastProgressTs = -Infinity;
+  #nextProgressAt = 0;
+  #progressStep = 1;
+  #lastCheckpointTs = 0;
+  #retries = 0;
+  #lastRetryEventTs = -Infinity;
+  #ticker: NodeJS.Timeout | undefined;
+  #unsubscribeSignal: (() => void) | undefined;
+  #resolveResults!: (r: ScanResults) => void;
+
+  constructor(o: ResolvedScanOptions, bus: EventBus) {
+    this.options = o;
+    this.#bus = bus;
+    const cp = o.resumeFrom;
+    this.#scanId = o.scanId ?? cp?.scanId ?? randomUUID();
+    if (cp !== undefined) {
+      this.#seed = seedFromHex(cp.seed);
+      if (o.seed !== undefined && seedValue(o.seed) !== this.#seed) {
+        throw new ScanResumeError('ERR_SCAN_RESUME_MISMATCH', `resumeFrom: the checkpoint's seed ${cp.seed} differs from the seed option ${String(o.seed)}; leave seed out when resuming (the checkpoint carries it)`);
+      }
+    } else {
+      this.#seed = o.seed === undefined ? randomBytes(8).readBigUInt64BE() : seedValue(o.seed);
+    }
+    const results = new Promise<ScanResults>((resolve) => (this.#resolveResults = resolve));
+    const run = this;
+    this.handle = {
+      scanId: this.#scanId,
+      results,
+      get state() {
+        return run.#state;
+      },
+      get error() {
+        return run.#error;
+      },
+      cancel: (reason?: string) => this.#cancel(reason === undefined ? 'cancelled by the caller' : String(reason)),
+      pause: (reason?: string) => this.#pause(reason === undefined ? 'paused by the caller' : String(reason)),
+      resume: () => this.#resume(),
+    };
+    const signal = o.signal;
+    if (signal !== undefined) {
+      const onAbort = () => this.#cancel(abortReason(signal));
+      if (signal.aborted) this.control.cancel(abortReason(signal));
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#unsubscribeSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+    // Start after the caller's synchronous code: it subscribes first.
+    setImmediate(() => void this.#run());
+  }
+
+  // ---- Controls --------------------------------------------------------------
+
+  #pause(reason: string): void {
+    if (!this.control.pause()) return;
+    this.#state = 'paused';
+    if (this.#started) this.#publishPaused(reason);
+    else this.#pendingPauseReason = reason;
+  }
+  #pendingPauseReason: string | undefined;
+
+  #publishPaused(reason: string): void {
+    this.#flush();
+    const ts = Date.now();
+    this.#model.pause(ts);
+    this.#bus.publish(scanPaused(this.#scanId, ts, reason));
+  }
+
+  #resume(): void {
+    if (!this.control.resume()) return;
+    this.#state = 'running';
+    if (!this.#started) {
+      this.#pendingPauseReason = undefined;
+      return;
+    }
+    const ts = Date.now();
+    this.#model.resume(ts);
+    this.#bus.publish(scanResumed(this.#scanId, ts));
+  }
+
+  #cancel(reason: string): void {
+    if (this.#state === 'completed' || this.#state === 'failed' || this.#state === 'cancelled') return;
+    this.control.cancel(reason);
+  }
+
+  // ---- The run ---------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    const o = this.options;
+    const bus = this.#bus;
+    const id = this.#scanId;
+    let outcome: ScanOutcome = 'completed';
+    try {
+      this.#startTs = this.#now = Date.now();
+      this.#publishStarted(this.#startTs);
+      this.#started = true;
+      if (this.#state === 'starting') this.#state = 'running';
+      if (this.#pendingPauseReason !== undefined) this.#publishPaused(this.#pendingPauseReason);
+      this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+
+      this.#enter('TargetResolution');
+      const resolution = await resolveTargets(o.targetTokens, { exclude: o.excludeTokens, lookup: o.lookup });
+      const ts = Date.now();
+      for (const w of resolution.warnings) bus.publish(warningIssued(id, ts, w.message, w.token, undefined, w.code));
+      this.#job = new ScanJob({
+        targets: resolution.targets,
+        ports: o.ports,
+        seed: this.#seed,
+        order: o.order,
+        shard: o.shard,
+        position: o.resumeFrom?.lowWater ?? 0,
+      });
+      const job = this.#job;
+      this.#hash = configHash({ type: o.type, targets: resolution.targets.toSpecs(), ports: o.ports.toString(), seed: this.#seed, order: o.order, shard: job.shard });
+      this.#portsPerHost = o.ports.count;
+      this.#hostsTotal = toSafe(resolution.targets.size);
+      const cp = o.resumeFrom;
+      if (cp !== undefined) {
+        checkResumeMatches(cp, this.#hash, job);
+        this.#plan = resumePlan(cp, o.resumeEvents, job);
+        for (const e of this.#plan.priorPorts) this.#results.recordEvent(e);
+        this.#completed = cp.lowWater;
+        this.#hostsCompleted = Math.min(this.#plan.counters.hostsCompleted, this.#hostsTotal);
+      }
+      this.#model.update(ts, { stage: 'TargetResolution', completed: o.targetTokens.length, total: o.targetTokens.length, counters: this.#counters() });
+      bus.publish(this.#model.toProgressUpdate(id, ts));
+
+      if (!this.control.cancelled) {
+        this.#enter('PortScanning');
+        this.#progressStep = Math.max(1, Math.ceil(job.length / 100));
+        this.#nextProgressAt = this.#completed + this.#progressStep;
+        this.#lastCheckpointTs = Date.now();
+        this.#engine = createEngine(o);
+        await this.#engine.run(this);
+        this.#flush();
+        await this.#finalProgress();
+        this.#checkpoint(Date.now());
+      }
+      if (this.control.cancelled) outcome = 'cancelled';
+      else {
+        this.#enter('Finalization');
+        this.#publishMetrics(Date.now());
+      }
+    } catch (err) {
+      outcome = 'failed';
+      this.#error = err instanceof Error ? err : new Error(String(err));
+      this.#flush();
+      if (this.#job !== undefined && this.#stage === 'PortScanning') this.#checkpoint(Date.now());
+      const e = this.#error as Error & { code?: unknown };
+      const code = typeof e.code === 'string' ? e.code : 'ERR_SCAN_FAILED';
+      bus.publish(scanError(id, Date.now(), e.name, e.message, true, { code, stage: this.#stage ?? 'TargetResolution' }));
+    }
+    this.#end(outcome);
+  }
+
+  #end(outcome: ScanOutcome): void {
+    clearInterval(this.#ticker);
+    this.#unsubscribeSignal?.();
+    const id = this.#scanId;
+    let ts = Date.now();
+    if (outcome === 'cancelled') {
+      this.#bus.publish(scanCancelled(id, ts, this.control.reason));
+      ts = Date.now();
+    }
+    const e = this.#error as (Error & { code?: unknown }) | undefined;
+    const error = e === undefined ? undefined : `${typeof e.code === 'string' ? e.code : e.name}: ${e.message}`;
+    const durationMs = ts - this.#startTs + (this.#plan?.elapsedMs ?? 0);
+    this.#model.finish(ts, outcome);
+    const r = this.#results;
+    this.#bus.publish(
+      scanCompleted(id, ts, {
+        outcome,
+        targetsScanned: this.#hostsTotal,
+        portsScanned: this.#completed,
+        openPorts: r.openPorts,
+        hostsUp: r.hostsUp,
+        durationMs,
+        error,
+      }),
+    );
+    this.#state = outcome;
+    this.#resolveResults(
+      r.build({
+        scanId: id,
+        scanType: this.options.type,
+        outcome,
+        error,
+        targets: this.options.targetSpecs,
+        ports: this.options.portSpec,
+        startedAt: this.#plan?.startedAt ?? this.#startTs,
+        durationMs,
+        targetsScanned: this.#hostsTotal,
+        portsScanned: this.#completed,
+      }),
+    );
+  }
+
+  #publishStarted(ts: number): void {
+    const o = this.options;
+    const cp = o.resumeFrom;
+    const options: { [key: string]: JsonValue } = {
+      stages: [...CONNECT_SCAN_STAGES],
+      concurrency: o.concurrency,
+      initialTimeoutMs: o.initialTimeoutMs,
+      minTimeoutMs: o.minTimeoutMs,
+      maxTimeoutMs: o.maxTimeoutMs,
+      maxRetries: o.maxRetries,
+      report: { open: true, closed: o.reportClosed, filtered: o.reportFiltered },
+      exclude: o.excludeTokens.map((t) => t.text),
+      seed: seedToHex(this.#seed),
+      order: o.order,
+      shard: o.shard === undefined ? null : { index: o.shard.index, count: o.shard.count },
+      resumedFrom: cp === undefined ? null : { lowWater: cp.lowWater, highWater: cp.highWater, configHash: cp.configHash },
+    };
+    let targetCount = 0;
+    try {
+      // Addresses known before hostnames resolve (the count may grow: later ProgressUpdates carry it).
+      const literal = buildTargetSet(o.targetTokens.filter((t) => t.kind !== 'hostname'), o.excludeTokens.filter((t) => t.kind !== 'hostname'));
+      targetCount = toSafe(literal.size);
+    } catch {
+      targetCount = 0;
+    }
+    this.#bus.publish(
+      scanStarted(this.#scanId, ts, { scanType: o.type, targetCount, portCount: o.ports.count, targets: o.targetSpecs, ports: o.portSpec, options }),
+    );
+    this.#model.start(ts, CONNECT_SCAN_STAGES);
+    this.#model.setPlannedTotals(targetCount, o.ports.count, o.targetTokens.length);
+  }
+
+  #enter(stage: Stage): void {
+    const ts = Date.now();
+    const old = this.#stage;
+    this.#stage = stage;
+    this.#model.enterStage(ts, stage);
+    this.#bus.publish(stageChanged(this.#scanId, ts, stage, old));
+  }
+
+  // ---- EngineHost --------------------------------------------------------------
+
+  get job(): ScanJob {
+    return this.#job;
+  }
+
+  isReported(position: number): boolean {
+    return this.#plan !== undefined && this.#plan.reported.has(position);
+  }
+
+  skip(position: number): void {
+    this.#dPos[this.#dn++] = position;
+    if (this.#dn === POSITION_BATCH) this.#flush();
+    else this.#scheduleFlush();
+  }
+
+  report(position: number, address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined): void {
+    const o = this.options;
+    this.#results.record(address, port, udp, state, reason, ttl);
+    if (this.#results.hostCount(address) === this.#portsPerHost) this.#hostsCompleted++;
+    if (state === OPEN || (state === CLOSED ? o.reportClosed : o.reportFiltered)) {
+      const i = this.#en++;
+      this.#eAddr[i] = address;
+      this.#ePort[i] = port;
+      this.#eState[i] = state;
+      this.#eReason[i] = reason;
+      this.#eTtl[i] = ttl === undefined ? -1 : ttl;
+    }
+    this.#dPos[this.#dn++] = position;
+    if (this.#en === EVENT_BATCH || this.#dn === POSITION_BATCH) this.#flush();
+    else this.#scheduleFlush();
+  }
+
+  retryScheduled(address: string, port: number, attempt: number, maxAttempts: number, delayMs: number): void {
+    this.#retries++;
+    // The tick clock (updated every 100 ms) is fine for sampling: no clock read per retry.
+    if (this.#now - this.#lastRetryEventTs < RETRY_EVENT_GAP_MS) return;
+    this.#lastRetryEventTs = this.#now;
+    this.#flush();
+    this.#bus.publish(retryScheduled(this.#scanId, Date.now(), address, port, attempt, maxAttempts, delayMs));
+  }
+
+  warn(message: string, code: string, target?: string, port?: number): void {
+    this.#flush();
+    this.#bus.publish(warningIssued(this.#scanId, Date.now(), message, target, port, code));
+  }
+
+  // ---- Batches -----------------------------------------------------------------
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Outcomes arriving in one event-loop turn become one batch; the flush
+    // runs after the turn's I/O, so subscribers' streams get to run between batches.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Publishes the pending outcomes with one clock read, then marks their positions done (lowWater never passes an unpublished one). */
+  #flush(): void {
+    const en = this.#en, dn = this.#dn;
+    if (en === 0 && dn === 0) return;
+    const ts = Date.now();
+    this.#now = ts;
+    const bus = this.#bus, id = this.#scanId;
+    const STATES = STATE_NAMES;
+    for (let i = 0; i < en; i++) {
+      const a = this.#eAddr[i];
+      const ttl = this.#eTtl[i] < 0 ? undefined : this.#eTtl[i];
+      const reason = reasonName(this.#eReason[i]);
+      bus.publish(
+        a.includes(':')
+          ? ipv6PortFound(id, ts, a, this.#ePort[i], 'tcp', STATES[this.#eState[i]], reason, ttl)
+          : portFound(id, ts, a, this.#ePort[i], 'tcp', STATES[this.#eState[i]], reason, ttl),
+      );
+      this.#eAddr[i] = '';
+    }
+    const job = this.#job;
+    for (let i = 0; i < dn; i++) job.markDone(this.#dPos[i]);
+    this.#en = 0;
+    this.#dn = 0;
+    this.#completed += dn;
+    if (this.#completed >= this.#nextProgressAt && ts - this.#lastProgressTs >= PROGRESS_MIN_GAP_MS) this.#progress(ts);
+  }
+
+  #tick(): void {
+    const ts = Date.now();
+    this.#now = ts;
+    if (this.#stage !== 'PortScanning' || this.#job === undefined) return;
+    if (ts - this.#lastCheckpointTs >= this.options.checkpointIntervalMs - TICK_MS / 2) {
+      this.#flush();
+      this.#checkpoint(ts);
+      this.#publishMetrics(ts);
+    }
+    if (ts - this.#lastProgressTs >= PROGRESS_MAX_GAP_MS) {
+      this.#flush();
+      if (Date.now() - this.#lastProgressTs >= PROGRESS_MAX_GAP_MS) this.#progress(Date.now());
+    }
+  }
+
+  #counters() {
+    const c = this.counters;
+    const b = this.#plan?.counters;
+    return {
+      packetsSent: (b?.packetsSent ?? 0) + c.packetsSent,
+      packetsReceived: (b?.packetsReceived ?? 0) + c.packetsReceived,
+      bytesSent: (b?.bytesSent ?? 0) + c.bytesSent,
+      retriesSent: (b?.retriesSent ?? 0) + c.retriesSent,
+      hostsCompleted: this.#hostsCompleted,
+      hostsTotal: this.#hostsTotal,
+    };
+  }
+
+  #progress(ts: number): void {
+    if (ts < this.#lastProgressTs) ts = this.#lastProgressTs;
+    const c = this.counters;
+    const applied = this.#model.update(ts, {
+      stage: 'PortScanning',
+      completed: this.#completed,
+      total: this.#job.length,
+      inFlight: c.inFlight,
+      retriesPending: c.retriesPending,
+      waitRemainingMs: this.#engine?.waitRemainingMs() ?? 0,
+      counters: this.#counters(),
+    });
+    this.#lastProgressTs = ts;
+    this.#nextProgressAt = this.#completed + this.#progressStep;
+    if (applied) this.#bus.publish(this.#model.toProgressUpdate(this.#scanId, ts));
+  }
+
+  /** The last ProgressUpdate of the port scan, kept 100 ms after the previous one (never more than 10 per second). */
+  async #finalProgress(): Promise<void> {
+    const wait = PROGRESS_MIN_GAP_MS - (Date.now() - this.#lastProgressTs);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.#flush();
+    this.#progress(Date.now());
+  }
+
+  #checkpoint(ts: number): ScanCheckpoint {
+    const job = this.#job;
+    const e = scanCheckpoint(this.#scanId, ts, {
+      seed: seedToHex(this.#seed),
+      shard: job.shard.count > 1 ? { index: job.shard.index, count: job.shard.count } : undefined,
+      stage: this.#stage ?? 'PortScanning',
+      lowWater: job.lowWater,
+      highWater: job.highWater,
+      configHash: this.#hash,
+      completed: this.#completed,
+    });
+    this.#lastCheckpointTs = ts;
+    this.#bus.publish(e);
+    return e;
+  }
+
+  #publishMetrics(ts: number): void {
+    const bus = this.#bus, id = this.#scanId;
+    const c = this.#counters();
+    bus.publish(metricRecorded(id, ts, 'probes.sent', c.packetsSent, 'probes'));
+    bus.publish(metricRecorded(id, ts, 'probes.answered', c.packetsReceived, 'probes'));
+    bus.publish(metricRecorded(id, ts, 'probes.retried', c.retriesSent, 'probes'));
+    bus.publish(metricRecorded(id, ts, 'retries.scheduled', this.#retries, 'probes'));
+    if (this.#engine !== undefined) for (const m of this.#engine.metrics()) bus.publish(metricRecorded(id, ts, m.metric, m.value, m.unit));
+  }
+}
+
+const STATE_NAMES = ['open', 'closed', 'filtered', 'unfiltered', 'open-filtered'] as const;
+
+function seedValue(seed: bigint | number | string): bigint {
+  try {
+    return BigInt(seed);
+  } catch {
+    throw new ScanOptionError('seed', `scan: seed ${String(seed)} is not an integer from 0 to 2^64 - 1`);
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.message;
+  return r === undefined ? 'aborted' : String(r);
+}
+
+function toSafe(n: bigint): number {
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
