@@ -9,6 +9,8 @@ namespace {
 
 using u128 = unsigned __int128;
 
+constexpr size_t kBucketMinSegments = 32;
+
 u128 read_address(const uint32_t* w) {
   u128 v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 32) | w[i];
@@ -29,6 +31,7 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
   const size_t nseg = segment_words / kSegmentWords;
   const size_t nblocks = block_words / kBlockWords;
   const size_t nruns = port_words / kPortRunWords;
+  if (nseg > UINT32_MAX || nruns > UINT32_MAX) return "more than 2^32 - 1 segments or port runs";
 
   segments_.clear();
   segments_.reserve(nseg);
@@ -121,6 +124,20 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
 
   segment_starts_.resize(segments_.size());
   for (size_t i = 0; i < segments_.size(); ++i) segment_starts_[i] = segments_[i].start;
+  bucket_first_.clear();
+  bucket_width_ = 0;
+  if (segments_.size() > kBucketMinSegments) {
+    const uint64_t nbuckets = segments_.size();
+    bucket_width_ = (hosts + nbuckets - 1) / nbuckets;
+    bucket_first_.resize(nbuckets + 1);
+    size_t s = 0;
+    for (uint64_t k = 0; k <= nbuckets; ++k) {
+      uint64_t first = k * bucket_width_;
+      if (first >= hosts) first = hosts - 1;
+      while (s + 1 < segments_.size() && segment_starts_[s + 1] <= first) ++s;
+      bucket_first_[k] = static_cast<uint32_t>(s);
+    }
+  }
   port_starts_.resize(ports_.size());
   for (size_t i = 0; i < ports_.size(); ++i) port_starts_[i] = ports_[i].start;
 
@@ -143,7 +160,13 @@ size_t IndexSpace::find_run(uint64_t port_index) const noexcept {
 }
 
 size_t IndexSpace::find_segment(uint64_t host_index) const noexcept {
-  auto it = std::upper_bound(segment_starts_.begin(), segment_starts_.end(), host_index);
+  auto begin = segment_starts_.begin(), end = segment_starts_.end();
+  if (bucket_width_ != 0) {
+    const uint64_t k = host_index / bucket_width_;
+    begin = segment_starts_.begin() + bucket_first_[k];
+    end = segment_starts_.begin() + bucket_first_[k + 1] + 1;
+  }
+  auto it = std::upper_bound(begin, end, host_index);
   return static_cast<size_t>(it - segment_starts_.begin()) - 1;
 }
 

@@ -109,6 +109,12 @@ class IndexSpace {
 
   std::vector<Segment> segments_;
   std::vector<uint64_t> segment_starts_;  // hot copy for the binary search
+  // With many segments (a target file of single addresses) a plain binary
+  // search costs a cache miss per step. Buckets of equal host-index width
+  // remember the segment holding their first index, so a lookup searches only
+  // the segments that start inside one bucket: O(1) expected, O(log n) worst.
+  std::vector<uint32_t> bucket_first_;
+  uint64_t bucket_width_ = 0;
   std::vector<OctetBlock> blocks_;
   std::vector<PortRun> ports_;
   std::vector<uint64_t> port_starts_;

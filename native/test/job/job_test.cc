@@ -140,6 +140,36 @@ static void test_index_space() {
   CHECK(job.space().index_of(4, inside, 53, 2) >= 0);
 }
 
+// Many segments of very different sizes: exercises the bucket index.
+static void test_many_segments() {
+  std::vector<uint32_t> seg, ports = {1, 7, 8, 2, 9, 9};
+  uint32_t addr = 0x0A000000;
+  uint64_t hosts = 0;
+  for (int i = 0; i < 3000; ++i) {
+    uint32_t size = (i % 97 == 0) ? 5000 : (i % 5 == 0 ? 3 : 1);
+    seg.resize(seg.size() + kSegmentWords);
+    words_of(&seg[seg.size() - kSegmentWords], kSegV4Range, addr, addr + size - 1);
+    hosts += size;
+    addr += size + 1 + (i % 3);
+  }
+  ScanJob job;
+  CHECK(job.init(seg.data(), seg.size(), nullptr, 0, ports.data(), ports.size(), 17, false, {0, 1}, 0).empty());
+  CHECK(job.space().host_count() == hosts);
+  std::vector<uint8_t> seen(job.count(), 0);
+  std::vector<Probe> out(4096);
+  size_t n;
+  bool ok = true;
+  while ((n = job.next_batch(out.data(), out.size())) > 0) {
+    for (size_t i = 0; i < n; ++i) {
+      const Probe& p = out[i];
+      if (seen[p.index]++ || job.space().index_of(p.family, p.addr, p.port, p.kind) != static_cast<int64_t>(p.index))
+        ok = false;
+    }
+  }
+  CHECK(ok);
+  for (uint8_t s : seen) CHECK(s == 1);
+}
+
 static void test_errors() {
   std::vector<uint32_t> seg(10), ports = {1, 1, 65535};
   ScanJob job;
@@ -214,6 +244,7 @@ static void bench() {
 int main(int argc, char** argv) {
   test_permutation();
   test_index_space();
+  test_many_segments();
   test_errors();
   test_shards_and_progress();
   if (argc > 1 && std::strcmp(argv[1], "--full") == 0) test_full_2_32_plus_1();

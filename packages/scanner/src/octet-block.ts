@@ -107,7 +107,11 @@ function andNot(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 export function blocksIntersect(a: OctetBlock, b: OctetBlock): boolean {
-  for (let i = 0; i < 4; i++) if (octetCount(and(a[i], b[i])) === 0) return false;
+  for (let i = 0; i < 4; i++) {
+    let any = 0;
+    for (let v = 0; v < 256 && any === 0; v++) any = a[i][v] & b[i][v];
+    if (any === 0) return false;
+  }
   return true;
 }
 

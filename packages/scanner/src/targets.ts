@@ -5,7 +5,16 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { TargetSpecError } from './errors.js';
 import { formatIPv4, formatIPv6, IPV6_MAX, parseIPv4, parseIPv6 } from './ip.js';
-import { normalizeRanges, rangesHas, rangesSize, subtractRanges, type Range } from './interval-set.js';
+import {
+  normalizeNumberRanges,
+  normalizeRanges,
+  rangesHas,
+  rangesSize,
+  subtractNumberRanges,
+  subtractRanges,
+  type NumberRange,
+  type Range,
+} from './interval-set.js';
 import {
   blockHas,
   blockMax,
@@ -68,6 +77,8 @@ function parseOctet(part: string, token: string, source: string): [number, numbe
 }
 
 function parseIPv4Token(token: string, source: string): TargetToken {
+  const single = parseIPv4(token); // the common case in target files
+  if (single !== undefined) return { kind: 'ipv4', lo: single, hi: single, text: token };
   const slash = token.indexOf('/');
   if (slash >= 0) {
     const addr = parseIPv4(token.slice(0, slash));
@@ -154,7 +165,15 @@ export function parseTargetFile(text: string, source: string): TargetToken[] {
   for (let i = 0; i < lines.length; i++) {
     const hash = lines[i].indexOf('#');
     const line = hash >= 0 ? lines[i].slice(0, hash) : lines[i];
-    for (const tok of line.split(/\s+/)) if (tok !== '') out.push(parseTarget(tok, `${source}:${i + 1}`));
+    for (const tok of line.split(/\s+/)) {
+      if (tok === '') continue;
+      try {
+        out.push(parseTarget(tok, source));
+      } catch {
+        // Only a bad token pays for the line-numbered source text.
+        parseTarget(tok, `${source}:${i + 1}`);
+      }
+    }
   }
   return out;
 }
@@ -180,18 +199,49 @@ export type IPv4Piece =
 // cheap that way and ranges merge and search faster than blocks.
 const BLOCK_AS_RANGES_MAX_RUNS = 65536;
 
-function spanOverlaps(lo: number, hi: number, b: OctetBlock): boolean {
-  return lo <= blockMax(b) && hi >= blockMin(b);
+interface Cutter {
+  readonly block: OctetBlock;
+  readonly min: number;
+  readonly max: number;
 }
 
-/** Carves every block of `cutters` out of range [lo, hi]; pieces as blocks. */
-function carveRange(lo: number, hi: number, cutters: readonly OctetBlock[]): OctetBlock[] | undefined {
-  const hit = cutters.filter((c) => spanOverlaps(lo, hi, c));
-  if (hit.length === 0) return undefined;
+function cutter(block: OctetBlock): Cutter {
+  return { block, min: blockMin(block), max: blockMax(block) };
+}
+
+// Ranges up to this size are carved address by address (exact, no block algebra).
+const CARVE_BY_ADDRESS_MAX = 4096;
+
+/**
+ * Carves every block of `cutters` out of range [lo, hi]: undefined when
+ * nothing is cut, else the pieces left (as address ranges or blocks).
+ */
+function carveRange(lo: number, hi: number, cutters: readonly Cutter[]): (OctetBlock | [number, number])[] | undefined {
+  let hit: OctetBlock[] | undefined;
+  for (const c of cutters) if (lo <= c.max && hi >= c.min) (hit ??= []).push(c.block);
+  if (!hit) return undefined;
+  if (hi - lo < CARVE_BY_ADDRESS_MAX) {
+    const out: [number, number][] = [];
+    let cut = false;
+    for (let a = lo; a <= hi; a++) {
+      if (hit.some((b) => blockHas(b, a))) {
+        cut = true;
+        continue;
+      }
+      const last = out[out.length - 1];
+      if (last && last[1] === a - 1) last[1] = a;
+      else out.push([a, a]);
+    }
+    return cut ? out : undefined;
+  }
   let pieces = rangeToBlocks(lo, hi);
   if (!hit.some((c) => pieces.some((p) => blocksIntersect(p, c)))) return undefined;
   for (const c of hit) pieces = pieces.flatMap((p) => blockMinus(p, c));
   return pieces;
+}
+
+function isAddressRun(p: OctetBlock | [number, number]): p is [number, number] {
+  return typeof p[0] === 'number';
 }
 
 function carveBlock(pieces: OctetBlock[], cutters: readonly OctetBlock[]): OctetBlock[] {
@@ -280,7 +330,7 @@ function rangeText(lo: bigint, hi: bigint, bits: number, fmt: (v: bigint) => str
 }
 
 interface Split {
-  v4: Range[];
+  v4: NumberRange[];
   blocks: OctetBlock[];
   v6: Range[];
 }
@@ -288,10 +338,10 @@ interface Split {
 function split(tokens: readonly TargetToken[], what: string, maxRuns: number): Split {
   const s: Split = { v4: [], blocks: [], v6: [] };
   for (const t of tokens) {
-    if (t.kind === 'ipv4') s.v4.push([BigInt(t.lo), BigInt(t.hi)]);
+    if (t.kind === 'ipv4') s.v4.push([t.lo, t.hi]);
     else if (t.kind === 'ipv6') s.v6.push([t.lo, t.hi]);
     else if (t.kind === 'ipv4-octets') {
-      if (blockRuns(t.block) <= maxRuns) for (const [lo, hi] of blockToRanges(t.block)) s.v4.push([BigInt(lo), BigInt(hi)]);
+      if (blockRuns(t.block) <= maxRuns) for (const r of blockToRanges(t.block)) s.v4.push(r);
       else s.blocks.push(t.block);
     } else {
       throw new TargetSpecError('ERR_TARGET_UNRESOLVED', t.text, what, `${what}: hostname "${t.text}" must be resolved first; pass the tokens through resolveTargets()`);
@@ -312,7 +362,7 @@ export function buildTargetSet(include: readonly TargetToken[], exclude: readonl
 export function buildTargetSetWith(include: readonly TargetToken[], exclude: readonly TargetToken[], maxRuns: number): TargetSet {
   const inc = split(include, 'targets', maxRuns);
   const exc = split(exclude, 'exclusions', maxRuns);
-  const exV4 = normalizeRanges(exc.v4);
+  const exV4 = normalizeNumberRanges(exc.v4);
 
   // Large per-octet blocks stay blocks: carve exclusions and earlier blocks out of them.
   const blocks: OctetBlock[] = [];
@@ -321,8 +371,8 @@ export function buildTargetSetWith(include: readonly TargetToken[], exclude: rea
     const lo = blockMin(b);
     const hi = blockMax(b);
     for (const [elo, ehi] of exV4) {
-      if (Number(ehi) < lo || Number(elo) > hi) continue;
-      pieces = carveBlock(pieces, rangeToBlocks(Number(elo), Number(ehi)));
+      if (ehi < lo || elo > hi) continue;
+      pieces = carveBlock(pieces, rangeToBlocks(elo, ehi));
     }
     pieces = carveBlock(pieces, exc.blocks);
     pieces = carveBlock(pieces, blocks);
@@ -330,16 +380,20 @@ export function buildTargetSetWith(include: readonly TargetToken[], exclude: rea
   }
 
   // Ranges lose excluded ranges, then give way to excluded and kept blocks (blocks stay whole).
-  const ranges: Range[] = [];
-  const cutters = [...exc.blocks, ...blocks];
-  for (const [blo, bhi] of subtractRanges(normalizeRanges(inc.v4), exV4)) {
-    const pieces = cutters.length ? carveRange(Number(blo), Number(bhi), cutters) : undefined;
+  const ranges: NumberRange[] = [];
+  const cutters = [...exc.blocks, ...blocks].map(cutter);
+  for (const [blo, bhi] of subtractNumberRanges(normalizeNumberRanges(inc.v4), exV4)) {
+    const pieces = cutters.length ? carveRange(blo, bhi, cutters) : undefined;
     if (!pieces) {
       ranges.push([blo, bhi]);
       continue;
     }
     for (const p of pieces) {
-      if (blockRuns(p) <= maxRuns) for (const [lo, hi] of blockToRanges(p)) ranges.push([BigInt(lo), BigInt(hi)]);
+      if (isAddressRun(p)) {
+        ranges.push(p);
+        continue;
+      }
+      if (blockRuns(p) <= maxRuns) for (const r of blockToRanges(p)) ranges.push(r);
       else blocks.push(p);
     }
   }
@@ -347,10 +401,10 @@ export function buildTargetSetWith(include: readonly TargetToken[], exclude: rea
   const pieces: IPv4Piece[] = [];
   for (const b of blocks) {
     if (blockSize(b) === 0) continue;
-    if (blockRuns(b) <= maxRuns) for (const [lo, hi] of blockToRanges(b)) ranges.push([BigInt(lo), BigInt(hi)]);
+    if (blockRuns(b) <= maxRuns) for (const r of blockToRanges(b)) ranges.push(r);
     else pieces.push({ type: 'block', block: b, lo: blockMin(b) });
   }
-  for (const [lo, hi] of normalizeRanges(ranges)) pieces.push({ type: 'range', lo: Number(lo), hi: Number(hi) });
+  for (const [lo, hi] of normalizeNumberRanges(ranges)) pieces.push({ type: 'range', lo, hi });
   pieces.sort((a, b) => a.lo - b.lo);
 
   const v6 = subtractRanges(normalizeRanges(inc.v6), normalizeRanges(exc.v6));
