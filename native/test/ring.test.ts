@@ -86,6 +86,22 @@ describe('RecordRing', () => {
     ring.close();
   });
 
+  it('a producer that waits when the ring is full loses nothing (backpressure mode)', () => {
+    const ring = new RecordRing({ capacity: 64 });
+    const producer = new TestProducer(ring, { count: 50_000, batch: 32, blockWhenFull: true });
+    let next = 0;
+    let bad = 0;
+    const handler = (b: RecordBatch) => {
+      for (let k = 0; k < b.count; k++) if (seqOf(b, k) !== next++) bad++;
+    };
+    while (!producer.done) ring.drain(handler);
+    ring.drain(handler);
+    expect(bad).toBe(0);
+    expect(next).toBe(50_000);
+    expect(ring.overflow).toBe(0);
+    ring.close();
+  });
+
   it('wraps around: batches are contiguous and split at the end of the buffer', () => {
     const ring = new RecordRing({ capacity: 8 });
     const seen: Array<[number, number]> = [];

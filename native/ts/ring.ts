@@ -208,6 +208,8 @@ export interface TestProducerOptions {
   batch?: number;
   /** End with a Counters record (sent, overflow). */
   emitCounters?: boolean;
+  /** Wait for the consumer when the ring is full instead of dropping (throughput benchmarks). */
+  blockWhenFull?: boolean;
   producerId?: number;
 }
 
@@ -223,7 +225,7 @@ export class TestProducer {
   readonly finished: Promise<void>;
 
   constructor(ring: RecordRing, options: TestProducerOptions) {
-    const { count, rate = 0, batch = 64, emitCounters = false, producerId = 0 } = options ?? ({} as TestProducerOptions);
+    const { count, rate = 0, batch = 64, emitCounters = false, blockWhenFull = false, producerId = 0 } = options ?? ({} as TestProducerOptions);
     if (!Number.isInteger(count) || count < 0 || count > Number.MAX_SAFE_INTEGER) throw new RingError('ERR_RING_OPTION', `count: ${String(count)} must be a non-negative integer`);
     if (typeof rate !== 'number' || !(rate >= 0) || !Number.isFinite(rate)) throw new RingError('ERR_RING_OPTION', `rate: ${String(rate)} must be records per second (0: unpaced)`);
     if (!Number.isInteger(batch) || batch < 1 || batch > 1 << 20) throw new RingError('ERR_RING_OPTION', `batch: ${String(batch)} must be an integer from 1 to 2^20`);
@@ -231,7 +233,7 @@ export class TestProducer {
     const binding = getBinding() as unknown as { TestProducer: new (ring: NativeRing, o: object) => NativeProducer };
     this.#ring = ring;
     try {
-      this.#native = new binding.TestProducer(ring[RING_KEY], { count, rate, batch, emitCounters, producerId });
+      this.#native = new binding.TestProducer(ring[RING_KEY], { count, rate, batch, emitCounters, blockWhenFull, producerId });
     } catch (err) {
       throw new RingError('ERR_RING_PRODUCER', (err as Error).message);
     }

@@ -39,6 +39,8 @@ class RecordRing {
     if (r == nullptr) overflow_.store(overflow_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return r;
   }
+  // Claim() without counting a full ring as overflow: for producers that wait instead.
+  Record* TryClaim() { return ring_.Claim(); }
   void Commit() { ring_.Commit(); }
   // Call after each batch of commits: makes them visible, then rings the doorbell if
   // JavaScript is idle.

@@ -206,6 +206,7 @@ class ProducerWrap : public Napi::ObjectWrap<ProducerWrap> {
     opt.batch = static_cast<uint32_t>(NumberArg(o, "batch", 64));
     opt.producer_id = static_cast<uint16_t>(NumberArg(o, "producerId", 0));
     opt.emit_counters = o.Get("emitCounters").ToBoolean().Value();
+    opt.block_when_full = o.Get("blockWhenFull").ToBoolean().Value();
     ring_ref_ = Napi::Persistent(info[0].As<Napi::Object>());  // the ring outlives its producer
     core_ = ring->core();
     producer_ = std::make_unique<TestProducer>(core_, opt);

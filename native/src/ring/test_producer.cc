@@ -77,8 +77,14 @@ void TestProducer::Run() {
     const uint32_t send_clock = SendClockMicros();
     const uint64_t end = std::min<uint64_t>(options_.count, i + options_.batch);
     for (; i < end; ++i) {
-      Record* r = ring_->Claim();
-      if (r == nullptr) continue;  // counted as overflow by Claim()
+      Record* r = options_.block_when_full ? ring_->TryClaim() : ring_->Claim();
+      if (r == nullptr) {
+        if (!options_.block_when_full) continue;  // counted as overflow by Claim()
+        // Backpressure: publish what is there (waking the consumer) and wait for room.
+        ring_->Publish();
+        while ((r = ring_->TryClaim()) == nullptr && !stop_.load(std::memory_order_relaxed)) std::this_thread::yield();
+        if (r == nullptr) break;
+      }
       FillRecord(r, i, time_ms, send_clock);
       ring_->Commit();
     }

@@ -19,6 +19,7 @@ struct TestProducerOptions {
   double rate = 0;           // records per second; 0: as fast as the ring allows
   uint32_t batch = 64;       // records per Publish()
   bool emit_counters = false;  // finish with a kCounters record
+  bool block_when_full = false;  // wait for the consumer instead of dropping (throughput benchmarks)
   uint16_t producer_id = 0;
 };
 

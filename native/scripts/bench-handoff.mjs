@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Figures for the native → JavaScript hand-off (issue 14 §5), printed as JSON lines:
+//   ring.nativeToNative   records/s through a ring between two native threads
+//   ring.toJs             records/s drained into JS (polling drain, two fields read per record)
+//   handoff.bus.p1 / .p2  main-thread CPU ns per record delivered to an EventBus subscriber,
+//                         one producer at R/s vs two producers at R/2 each (doorbell-driven)
+// Usage: node scripts/bench-handoff.mjs [--rate 1000000] [--seconds 3] [--rounds 3]
+// Needs native built (pnpm --filter @portflow/native build) and packages/core built.
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { rate: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' } } });
+const rate = Number(values.rate), seconds = Number(values.seconds), rounds = Number(values.rounds);
+const { bench, RECORD_SIZE } = await import('../dist/index.js');
+const core = await import(new URL('../../packages/core/dist/index.js', import.meta.url).href);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const emit = (name, figures) => console.log(JSON.stringify({ name, ...figures }));
+
+const n2n = [], toJs = [];
+for (let i = 0; i < rounds; i++) {
+  n2n.push(bench.ringNativeToNative(3e7));
+  toJs.push(bench.ringToJs(2e7).recordsPerSecond);
+}
+emit('ring.nativeToNative', { recordsPerSecond: median(n2n), best: Math.max(...n2n) });
+emit('ring.toJs', { recordsPerSecond: median(toJs), best: Math.max(...toJs) });
+
+// The consumer a scan will have: decode each record in place into a PortFound and publish it.
+const bus = new core.EventBus({ historySize: 1024 });
+let seen = 0;
+bus.on('PortFound', () => { seen++; });
+const deliver = (b) => {
+  const bytes = b.bytes, v = b.view;
+  const end = (b.start + b.count) * RECORD_SIZE;
+  const ts = Math.trunc(v.getFloat64(b.start * RECORD_SIZE + 8, true)); // clock read once per batch
+  for (let off = b.start * RECORD_SIZE; off < end; off += RECORD_SIZE) {
+    const target = `${bytes[off + 16]}.${bytes[off + 17]}.${bytes[off + 18]}.${bytes[off + 19]}`;
+    bus.publish(core.portFound('bench', ts, target, v.getUint16(off + 4, true), 'tcp', 'open', 'syn-ack', bytes[off + 48]));
+  }
+};
+for (const producers of [1, 2]) {
+  const runs = [];
+  for (let i = 0; i < rounds; i++) runs.push(await bench.handoff({ producers, rate: rate / producers, seconds, deliver }));
+  const ns = runs.map((r) => r.mainThreadNsPerRecord);
+  const best = runs[ns.indexOf(median(ns))];
+  emit(`handoff.bus.p${producers}`, { totalRate: rate, nsPerRecord: median(ns), delivered: best.delivered, overflow: best.overflow, wakeups: best.wakeups });
+}
+if (seen === 0) throw new Error('no events reached the subscriber');
