@@ -119,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
         id: lab.id,
         lab: lab.name,
         upMs: Math.round(lab.upMs),
+        upSteps: lab.upSteps,
         scanner: lab.scanner,
         targets: lab.targets,
         onLink: lab.onLink,

@@ -90,6 +90,8 @@ export class Lab {
   readonly namespaces: readonly string[];
   /** Milliseconds the lab took to come up. */
   upMs = 0;
+  /** Milliseconds per bring-up step, in order (where the time goes). */
+  readonly upSteps: Record<string, number> = {};
   private readonly labTruth: LabTruth;
   private readonly servers: ChildProcess[] = [];
   private downed = false;
@@ -202,43 +204,65 @@ export class Lab {
   /** @internal */
   async bringUp(readyTimeoutMs: number): Promise<void> {
     const plan = this.plan;
+    let mark = performance.now();
+    const step = (name: string): void => {
+      const now = performance.now();
+      this.upSteps[name] = Math.round((now - mark) * 10) / 10;
+      mark = now;
+    };
     await run('ip', ['-batch', '-'], { input: plan.namespaces.map((n) => `netns add ${n.name}\n`).join('') });
+    step('namespaces');
     await Promise.all(plan.namespaces.map((n) => this.applySysctls(n)));
+    step('sysctls');
     await run('ip', ['-batch', '-'], { input: plan.veths.map((l) => `${l}\n`).join('') });
-    await Promise.all(
-      plan.namespaces.map(async (n) => {
-        await run('ip', ['-n', n.name, '-batch', '-'], { input: n.ip.map((l) => `${l}\n`).join('') });
-        if (n.ip6.length) await run('ip', ['-6', '-n', n.name, '-batch', '-'], { input: n.ip6.map((l) => `${l}\n`).join('') });
-      }),
-    );
+    step('veths');
+    const configure = async (n: NamespacePlan): Promise<void> => {
+      await run('ip', ['-n', n.name, '-batch', '-'], { input: n.ip.map((l) => `${l}\n`).join('') });
+      if (n.ip6.length) await run('ip', ['-6', '-n', n.name, '-batch', '-'], { input: n.ip6.map((l) => `${l}\n`).join('') });
+    };
+    // The router's veth ends go up first. A veth whose peer comes up while it
+    // is itself still down queues its carrier change as a non-urgent link
+    // watch event (up to a second); up in this order, every change is urgent.
+    await Promise.all(plan.namespaces.filter((n) => n.role === 'router').map(configure));
+    await Promise.all(plan.namespaces.filter((n) => n.role !== 'router').map(configure));
+    step('addresses');
     // The delay line's tun has no carrier until the program attaches: start it before waiting for links.
     await Promise.all(plan.namespaces.filter((n) => n.delayLine).map((n) => this.startDelayLine(n.name, n.delayLine!, readyTimeoutMs)));
+    step('delayLine');
     await Promise.all(
       plan.namespaces.map(async (n) => {
         if (n.nft) await run('ip', ['netns', 'exec', n.name, 'nft', '-f', '-'], { input: n.nft });
         if (n.tc.length) await run('tc', ['-n', n.name, '-batch', '-'], { input: n.tc.map((l) => `${l}\n`).join('') });
       }),
     );
-    await this.waitForLinks(readyTimeoutMs);
+    step('nftTc');
+    // Listeners start while the links settle (Node takes a few hundred ms to
+    // start); they retry a bind that fails because an address is not usable yet.
     const server = programPath('server.js');
-    await Promise.all(plan.namespaces.filter((n) => n.server).map((n) => this.startServer(server, n.server!, readyTimeoutMs)));
+    const listeners = Promise.all(plan.namespaces.filter((n) => n.server).map((n) => this.startServer(server, n.server!, readyTimeoutMs)));
+    listeners.catch(() => {}); // awaited below; a link failure must not leave it unhandled
+    await this.waitForLinks(readyTimeoutMs);
+    step('linksReady');
+    await listeners;
+    step('listeners');
   }
 
   /**
-   * Wait until every interface is up and no IPv6 address is tentative. A
-   * bridge gets its carrier through the kernel's link watch (up to a second
-   * later), and until then its IPv6 addresses stay tentative even with nodad:
-   * the router would not answer neighbour solicitations and the first probes
-   * of an IPv6 lab would time out.
+   * Wait until every interface that carries addresses is up and no IPv6
+   * address is tentative (an address on a link without carrier stays
+   * tentative even with nodad, and is neither answered for nor bindable).
+   * Bridges are skipped: they carry no address, and get their carrier only
+   * through the kernel's link watch, up to a second later.
    */
   private async waitForLinks(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     let pending = this.plan.namespaces.map((n) => n.name);
+    const skip = new Set(['lo', ...this.plan.namespaces.flatMap((n) => n.layer2Only)]);
     for (;;) {
       const states = await Promise.all(
         pending.map(async (ns) => {
           const [links, tentative] = await Promise.all([run('ip', ['-n', ns, '-o', 'link', 'show']), run('ip', ['-n', ns, '-o', '-6', 'addr', 'show', 'tentative'])]);
-          const down = links.split('\n').filter((l) => l.trim() !== '' && !/: lo: /.test(l) && !/ state UP /.test(l));
+          const down = links.split('\n').filter((l) => l.trim() !== '' && !skip.has(/^\d+: ([^:@]+)/.exec(l)?.[1] ?? '') && !/ state UP /.test(l));
           return { ns, ready: down.length === 0 && tentative.trim() === '', detail: [...down, tentative.trim()].filter(Boolean).join(' | ') };
         }),
       );
@@ -252,9 +276,11 @@ export class Lab {
     }
   }
 
-  private applySysctls(n: NamespacePlan): Promise<string> {
+  private async applySysctls(n: NamespacePlan): Promise<void> {
     const args = Object.entries(n.sysctls).map(([k, v]) => `${k}=${v}`);
-    return run('ip', ['netns', 'exec', n.name, 'sysctl', '-q', '-w', ...args]);
+    await run('ip', ['netns', 'exec', n.name, 'sysctl', '-q', '-w', ...args]);
+    const optional = Object.entries(n.optionalSysctls).map(([k, v]) => `${k}=${v}`);
+    if (optional.length) await run('ip', ['netns', 'exec', n.name, 'sysctl', '-q', '-e', '-w', ...optional]);
   }
 
   private startServer(script: string, config: ServerConfig, timeoutMs: number): Promise<void> {

@@ -21,8 +21,19 @@ export interface LabNames {
   readonly ifaces: {
     readonly scanner: string;
     readonly routerToScanner: string;
+    /** Bridges of the two segments: layer 2 only, they carry no address. */
     readonly onLinkBridge: string;
     readonly targetBridge: string;
+    /**
+     * The router's layer-3 ports on the two segments, veths whose peers
+     * (`…Port`) sit in the bridges. A veth gets its carrier at once, a bridge
+     * only through the kernel's link watch up to a second later, and IPv6
+     * addresses stay tentative until then: addresses live on these veths.
+     */
+    readonly routerOnLink: string;
+    readonly routerOnLinkPort: string;
+    readonly routerTargets: string;
+    readonly routerTargetsPort: string;
     /** The delay line's tun device on the router. */
     readonly delayTun: string;
     readonly routerToTarget: readonly string[];
@@ -65,6 +76,10 @@ export function labNamesFor(pid: number, seq: number, targetCount: number, onLin
       routerToScanner: iface('rs'),
       onLinkBridge: iface('bo'),
       targetBridge: iface('bt'),
+      routerOnLink: iface('go'),
+      routerOnLinkPort: iface('gob'),
+      routerTargets: iface('gt'),
+      routerTargetsPort: iface('gtb'),
       delayTun: iface('dl'),
       routerToTarget: range(targetCount).map((i) => iface(`rt${i}`)),
       target: range(targetCount).map((i) => iface(`t${i}`)),

@@ -4,10 +4,12 @@ import type { Topology } from './topology.js';
 export const NFT_TABLE = 'portflow_testnet';
 
 export interface RouterIfaces {
-  /** Bridge of the on-link segment (scanner side). */
+  /** The router's port on the on-link segment (scanner side). */
   readonly onLink: string;
-  /** Bridge of the target segment. */
+  /** The router's port on the target segment. */
   readonly targets: string;
+  /** The segments' bridges, layer 2 only. */
+  readonly bridges: readonly string[];
 }
 
 /**
@@ -16,13 +18,18 @@ export interface RouterIfaces {
  * probes are never "invalid", and no state table fills up at high rates.
  * Rules, in order:
  * 1. loss (optional): `numgen random mod 10000 < N drop`, matched by input
- *    bridge (so a packet that also passes the delay line's tun is counted
+ *    port (so a packet that also passes the delay line's tun is counted
  *    once); first, so that it hits every forwarded packet alike;
  * 2. non-live addresses of the routed and silent prefixes: `drop`, or
  *    `reject with icmpx type host-unreachable` in labs that want answers;
  * 3. per host × protocol × port rules from concatenated sets: `drop`,
  *    `reject with icmp(v6) type admin-prohibited`, `reject with tcp reset`.
- * Traffic to the router's own addresses takes the input hook and is untouched.
+ * Traffic to the router's own addresses takes the input hook and is untouched,
+ * except on the bridges: they are layer 2 only, but Linux answers ARP and NDP
+ * for any local address on any interface, so a bridge would race the router's
+ * real port to answer for the gateway address, and traffic sent to the
+ * bridge's MAC would bypass every rule keyed on the input port (loss, delay).
+ * The input chains of the `inet` and `arp` tables drop what arrives on them.
  */
 export function routerRuleset(t: Topology, ifaces: RouterIfaces): string {
   const lab = t.lab;
@@ -66,7 +73,14 @@ export function routerRuleset(t: Topology, ifaces: RouterIfaces): string {
     'ip daddr . meta l4proto . th dport @reset4 reject with tcp reset',
     'ip6 daddr . meta l4proto . th dport @reset6 reject with tcp reset',
   );
+  const bridges = `iifname { ${ifaces.bridges.map((b) => `"${b}"`).join(', ')} }`;
   return [
+    `table arp ${NFT_TABLE} {`,
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    `    ${bridges} drop`,
+    '  }',
+    '}',
     `table inet ${NFT_TABLE} {`,
     set('live4', 'ipv4_addr', live4),
     set('live6', 'ipv6_addr', live6),
@@ -76,6 +90,10 @@ export function routerRuleset(t: Topology, ifaces: RouterIfaces): string {
     set('prohibit6', 'ipv6_addr . inet_proto . inet_service', sets['admin-prohibited'].v6),
     set('reset4', 'ipv4_addr . inet_proto . inet_service', sets['tcp-reset'].v4),
     set('reset6', 'ipv6_addr . inet_proto . inet_service', sets['tcp-reset'].v6),
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    `    ${bridges} drop`,
+    '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
     ...rules.map((r) => `    ${r}`),

@@ -21,8 +21,12 @@ export type NamespaceRole = 'scanner' | 'router' | 'target' | 'on-link';
 export interface NamespacePlan {
   readonly name: string;
   readonly role: NamespaceRole;
+  /** Interfaces that never get an address (bridges): bring-up does not wait for their carrier. */
+  readonly layer2Only: readonly string[];
   /** Written before any interface exists, so `default.*` settings reach the interfaces created later. */
   readonly sysctls: Readonly<Record<string, string>>;
+  /** Like sysctls, but the keys may not exist on this kernel (`sysctl -e`): absent means the setting is moot. */
+  readonly optionalSysctls: Readonly<Record<string, string>>;
   /** Lines for `ip -n NAME -batch -`. */
   readonly ip: readonly string[];
   /** Lines for `ip -6 -n NAME -batch -` (IPv6 policy rules: a batch line cannot choose the family). */
@@ -55,6 +59,8 @@ const BRIDGE = 'type bridge forward_delay 0 stp_state 0 mcast_snooping 0';
 const TBF_LATENCY = '50ms';
 const DEFAULT_BURST = 32 * 1024;
 const DEFAULT_DELAY_QUEUE = 16_384;
+const ROUTER_IFINDEX = 1000;
+const PEER_IFINDEX = 2000;
 /** Policy routing table and rule priority that send forwarded traffic through the delay line. */
 const DELAY_TABLE = 100;
 const DELAY_PREF = 100;
@@ -106,6 +112,8 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       ...defaults6(t.router.onLink6),
     ],
     ip6: [],
+    optionalSysctls: {},
+    layer2Only: [],
     tc: [],
   };
 
@@ -113,9 +121,9 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
   const tc: string[] = [];
   if (rate) {
     const burst = rate.burstBytes ?? DEFAULT_BURST;
-    // tbf on the bridge that packets leave by: the target bridge shapes what
-    // goes to the targets, the on-link bridge what comes back to the scanner.
-    const devs = rate.direction === 'to-targets' ? [ifs.targetBridge] : rate.direction === 'from-targets' ? [ifs.onLinkBridge] : [ifs.targetBridge, ifs.onLinkBridge];
+    // tbf on the router port that packets leave by: the target side shapes
+    // what goes to the targets, the on-link side what comes back to the scanner.
+    const devs = rate.direction === 'to-targets' ? [ifs.routerTargets] : rate.direction === 'from-targets' ? [ifs.routerOnLink] : [ifs.routerTargets, ifs.routerOnLink];
     for (const dev of devs) tc.push(`qdisc add dev ${dev} root tbf rate ${rate.kbit}kbit burst ${burst} latency ${TBF_LATENCY}`);
   }
   const delay = lab.spec.delay;
@@ -127,7 +135,7 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
     // the tun they take the main table to their real next hop. The local table
     // is consulted first, so the router's own addresses are never delayed.
     const tun = ifs.delayTun;
-    const sides = delay.direction === 'to-targets' ? [ifs.onLinkBridge] : delay.direction === 'from-targets' ? [ifs.targetBridge] : [ifs.onLinkBridge, ifs.targetBridge];
+    const sides = delay.direction === 'to-targets' ? [ifs.routerOnLink] : delay.direction === 'from-targets' ? [ifs.routerTargets] : [ifs.routerOnLink, ifs.routerTargets];
     delayIp.push(`tuntap add dev ${tun} mode tun`, `link set ${tun} txqueuelen ${DELAY_TXQUEUELEN}`, `link set ${tun} up`);
     if (lab.onLink4) delayIp.push(`route add default dev ${tun} table ${DELAY_TABLE}`, ...sides.map((d, i) => `rule add iif ${d} lookup ${DELAY_TABLE} pref ${DELAY_PREF + i}`));
     if (lab.onLink6) {
@@ -148,23 +156,34 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       'link set lo up',
       `link add name ${ifs.onLinkBridge} ${BRIDGE}`,
       `link add name ${ifs.targetBridge} ${BRIDGE}`,
-      `link set ${ifs.routerToScanner} master ${ifs.onLinkBridge}`,
-      `link set ${ifs.routerToScanner} up`,
-      ...ifs.routerToOnLink.flatMap((d) => [`link set ${d} master ${ifs.onLinkBridge}`, `link set ${d} up`]),
-      ...ifs.routerToTarget.flatMap((d) => [`link set ${d} master ${ifs.targetBridge}`, `link set ${d} up`]),
-      ...(t.router.onLink4 ? [`addr add ${t.router.onLink4}/${lab.onLink4!.length} dev ${ifs.onLinkBridge}`] : []),
-      ...(t.router.onLink6 ? [`addr add ${t.router.onLink6}/${lab.onLink6!.length} dev ${ifs.onLinkBridge} nodad`] : []),
-      ...(t.router.routed4 ? [`addr add ${t.router.routed4}/${lab.routed4!.length} dev ${ifs.targetBridge}`] : []),
-      ...(t.router.routed6 ? [`addr add ${t.router.routed6}/${lab.routed6!.length} dev ${ifs.targetBridge} nodad`] : []),
+      `link add name ${ifs.routerOnLink} type veth peer name ${ifs.routerOnLinkPort}`,
+      `link add name ${ifs.routerTargets} type veth peer name ${ifs.routerTargetsPort}`,
+      ...[ifs.routerToScanner, ifs.routerOnLinkPort, ...ifs.routerToOnLink].flatMap((d) => [`link set ${d} master ${ifs.onLinkBridge}`, `link set ${d} up`]),
+      ...[ifs.routerTargetsPort, ...ifs.routerToTarget].flatMap((d) => [`link set ${d} master ${ifs.targetBridge}`, `link set ${d} up`]),
+      ...(t.router.onLink4 ? [`addr add ${t.router.onLink4}/${lab.onLink4!.length} dev ${ifs.routerOnLink}`] : []),
+      ...(t.router.onLink6 ? [`addr add ${t.router.onLink6}/${lab.onLink6!.length} dev ${ifs.routerOnLink} nodad`] : []),
+      ...(t.router.routed4 ? [`addr add ${t.router.routed4}/${lab.routed4!.length} dev ${ifs.routerTargets}`] : []),
+      ...(t.router.routed6 ? [`addr add ${t.router.routed6}/${lab.routed6!.length} dev ${ifs.routerTargets} nodad`] : []),
       `link set ${ifs.onLinkBridge} up`,
       `link set ${ifs.targetBridge} up`,
+      `link set ${ifs.routerOnLink} up`,
+      `link set ${ifs.routerTargets} up`,
       // Silent prefixes need a route, or the router answers "net unreachable"
       // before the forward hook (where nftables drops them) is ever reached.
-      ...lab.silent.map((p) => `route add ${p.text} dev ${ifs.targetBridge}`),
+      ...lab.silent.map((p) => `route add ${p.text} dev ${ifs.routerTargets}`),
       ...delayIp,
     ],
     ip6: delayIp6,
-    nft: routerRuleset(t, { onLink: ifs.onLinkBridge, targets: ifs.targetBridge }),
+    // With br_netfilter loaded (it is on these machines), frames the bridges
+    // switch between their ports would also cross the IP hooks, and the
+    // router's forward rules would judge traffic that is merely bridged.
+    optionalSysctls: {
+      'net.bridge.bridge-nf-call-iptables': '0',
+      'net.bridge.bridge-nf-call-ip6tables': '0',
+      'net.bridge.bridge-nf-call-arptables': '0',
+    },
+    layer2Only: [ifs.onLinkBridge, ifs.targetBridge],
+    nft: routerRuleset(t, { onLink: ifs.routerOnLink, targets: ifs.routerTargets, bridges: [ifs.onLinkBridge, ifs.targetBridge] }),
     tc,
     ...(delay ? { delayLine: { tun: ifs.delayTun, ms: delay.ms, queuePackets: delay.queuePackets ?? DEFAULT_DELAY_QUEUE } } : {}),
   };
@@ -180,6 +199,8 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
       sysctls: targetSysctls,
       ip: ['link set lo up', ...hosts.flatMap((h) => hostAddrLines(h, lab, dev)), `link set ${dev} up`, ...defaults4(t.router.routed4), ...defaults6(t.router.routed6)],
       ip6: [],
+      optionalSysctls: {},
+      layer2Only: [],
       tc: [],
       ...(server ? { server } : {}),
     };
@@ -200,16 +221,23 @@ export function planLab(lab: ResolvedLab, pid: number, seq: number): LabPlan {
         ...(h.ipv6 ? defaults6(t.router.onLink6) : []),
       ],
       ip6: [],
+      optionalSysctls: {},
+      layer2Only: [],
       tc: [],
       ...(server ? { server } : {}),
     };
   });
 
-  const veth = (a: string, nsA: string, b: string, nsB: string): string => `link add name ${a} netns ${nsA} type veth peer name ${b} netns ${nsB}`;
-  const veths = [
-    veth(ifs.routerToScanner, names.router, ifs.scanner, names.scanner),
-    ...names.targets.map((ns, i) => veth(ifs.routerToTarget[i], names.router, ifs.target[i], ns)),
-    ...names.onLink.map((ns, i) => veth(ifs.routerToOnLink[i], names.router, ifs.onLink[i], ns)),
+  // Explicit, distinct ifindexes on the two ends: a veth whose index equals its
+  // peer's (both would be 2 in fresh namespaces) is not "urgent" to the
+  // kernel's link watch, so its carrier would show up to a second late.
+  const pairs: [string, string, string, string][] = [
+    [ifs.routerToScanner, names.router, ifs.scanner, names.scanner],
+    ...names.targets.map((ns, i): [string, string, string, string] => [ifs.routerToTarget[i], names.router, ifs.target[i], ns]),
+    ...names.onLink.map((ns, i): [string, string, string, string] => [ifs.routerToOnLink[i], names.router, ifs.onLink[i], ns]),
   ];
+  const veths = pairs.map(
+    ([a, nsA, b, nsB], k) => `link add name ${a} index ${ROUTER_IFINDEX + k} netns ${nsA} type veth peer name ${b} index ${PEER_IFINDEX + k} netns ${nsB}`,
+  );
   return { id: names.id, names, topology: t, namespaces: [scanner, router, ...targets, ...onLinks], veths };
 }

@@ -19,6 +19,27 @@ const IDLE_MS = 10_000;
  * datagrams. The kernel caps this at net.core.rmem_max.
  */
 const UDP_RECV_BUFFER = 4 * 1024 * 1024;
+/**
+ * The lab starts listeners while its links settle: an IPv6 address is not
+ * bindable (EADDRNOTAVAIL) until its link has carrier. Retry that, and only that.
+ */
+const BIND_RETRY_MS = 20;
+const BIND_DEADLINE_MS = 15_000;
+
+async function withBindRetry(what: string, attempt: () => Promise<void>): Promise<void> {
+  const deadline = performance.now() + BIND_DEADLINE_MS;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || performance.now() > deadline) {
+        throw new Error(`${what}: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
+    }
+  }
+}
 
 function die(message: string): never {
   process.stderr.write(`portflow-testnet server: ${message}\n`);
@@ -48,9 +69,16 @@ function onTcpConnection(service: ServiceSpec, socket: net.Socket): void {
 }
 
 function listenTcp(address: string, service: ServiceSpec): Promise<void> {
+  return withBindRetry(`tcp ${address} port ${service.port}`, () => listenTcpOnce(address, service));
+}
+
+function listenTcpOnce(address: string, service: ServiceSpec): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = net.createServer((s) => onTcpConnection(service, s));
-    server.once('error', (err) => reject(new Error(`tcp ${address} port ${service.port}: ${err.message}`)));
+    server.once('error', (err) => {
+      server.close();
+      reject(err);
+    });
     server.listen({ host: address, port: service.port, backlog: 4096, exclusive: true }, () => {
       server.removeAllListeners('error');
       server.on('error', () => {});
@@ -60,6 +88,10 @@ function listenTcp(address: string, service: ServiceSpec): Promise<void> {
 }
 
 function bindUdp(address: string, service: ServiceSpec, v4: Buffer | undefined, v6: Buffer | undefined): Promise<void> {
+  return withBindRetry(`udp ${address} port ${service.port}`, () => bindUdpOnce(address, service, v4, v6));
+}
+
+function bindUdpOnce(address: string, service: ServiceSpec, v4: Buffer | undefined, v6: Buffer | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: UDP_RECV_BUFFER });
     const reply = service.kind === 'udp-reply' ? Buffer.from(service.reply, 'latin1') : undefined;
@@ -71,7 +103,10 @@ function bindUdp(address: string, service: ServiceSpec, v4: Buffer | undefined, 
       const q = parseDnsQuery(msg);
       if (q) sock.send(buildDnsResponse(msg, q, v4, v6), rinfo.port, rinfo.address);
     });
-    sock.once('error', (err) => reject(new Error(`udp ${address} port ${service.port}: ${err.message}`)));
+    sock.once('error', (err) => {
+      sock.close();
+      reject(err);
+    });
     sock.bind({ address, port: service.port, exclusive: true }, () => {
       sock.removeAllListeners('error');
       sock.on('error', () => {}); // ICMP errors for replies to vanished clients

@@ -38,7 +38,7 @@ describe('planLab', () => {
   it('has a scanner, a router, 4 target and 3 on-link namespaces', () => {
     expect(plan.namespaces.map((n) => n.role)).toEqual(['scanner', 'router', 'target', 'target', 'target', 'target', 'on-link', 'on-link', 'on-link']);
     expect(plan.veths).toHaveLength(8);
-    for (const v of plan.veths) expect(v).toMatch(/^link add name \S+ netns pftn4242-0-rtr type veth peer name \S+ netns pftn4242-0-\S+$/);
+    for (const v of plan.veths) expect(v).toMatch(/^link add name \S+ index 10\d\d netns pftn4242-0-rtr type veth peer name \S+ index 20\d\d netns pftn4242-0-\S+$/);
   });
 
   it('adds every IPv6 address with nodad, and routes through the router', () => {
@@ -66,6 +66,25 @@ describe('planLab', () => {
     expect(limited.namespaces.find((n) => n.role === 'target')!.sysctls['net.ipv4.icmp_ratelimit']).toBe('0');
   });
 
+  it('puts the router addresses on veths, never on the bridges', () => {
+    const router = plan.namespaces.find((n) => n.role === 'router')!;
+    const { onLinkBridge, targetBridge, routerOnLink, routerTargets } = plan.names.ifaces;
+    expect(router.layer2Only).toEqual([onLinkBridge, targetBridge]);
+    // bridged frames must not cross the router's IP rules (br_netfilter)
+    expect(router.optionalSysctls).toEqual({
+      'net.bridge.bridge-nf-call-iptables': '0',
+      'net.bridge.bridge-nf-call-ip6tables': '0',
+      'net.bridge.bridge-nf-call-arptables': '0',
+    });
+    const addrs = router.ip.filter((l) => l.startsWith('addr add'));
+    expect(addrs).toEqual([
+      `addr add 10.20.0.1/24 dev ${routerOnLink}`,
+      `addr add 2001:db8:20::1/64 dev ${routerOnLink} nodad`,
+      `addr add 10.20.1.1/24 dev ${routerTargets}`,
+      `addr add 2001:db8:20:1::1/64 dev ${routerTargets} nodad`,
+    ]);
+  });
+
   it('gives the router a stateless ruleset with every host rule', () => {
     const nft = plan.namespaces.find((n) => n.role === 'router')!.nft!;
     expect(nft).toContain(`table inet ${NFT_TABLE} {`);
@@ -75,17 +94,21 @@ describe('planLab', () => {
     expect(nft).toContain('2001:db8:20:1::a . tcp . 119');
     expect(nft).toMatch(/set reset4 \{\n\s+type ipv4_addr . inet_proto . inet_service\n\s+elements = \{ 10\.20\.1\.23 \. tcp \. 1024/);
     expect(nft).not.toContain('numgen');
+    // nothing is answered on the layer-2-only bridges
+    const { onLinkBridge, targetBridge } = plan.names.ifaces;
+    expect(nft).toMatch(new RegExp(`table arp ${NFT_TABLE} \\{\\n  chain input \\{\\n.*\\n    iifname \\{ "${onLinkBridge}", "${targetBridge}" \\} drop`));
+    expect(nft.match(/iifname \{ "\S+bo", "\S+bt" \} drop/g)).toHaveLength(2);
   });
 
   it('adds loss, shaping, host-unreachable and silent routes when asked', () => {
     const p = planLab(resolveLabSpec(labSpec('silent-range', { loss: { percent: 2.5, direction: 'to-targets' }, rate: { kbit: 1000, direction: 'both' }, nonLive: 'host-unreachable' })), 7, 0);
     const router = p.namespaces.find((n) => n.role === 'router')!;
-    expect(router.nft).toContain(`iifname "${p.names.ifaces.onLinkBridge}" numgen random mod 10000 < 250 drop`);
+    expect(router.nft).toContain(`iifname "${p.names.ifaces.routerOnLink}" numgen random mod 10000 < 250 drop`);
     expect(router.nft).toContain('ip daddr { 10.50.0.0/16, 10.51.0.0/16 } ip daddr != @live4 reject with icmpx type host-unreachable');
-    expect(router.ip).toContain(`route add 10.51.0.0/16 dev ${p.names.ifaces.targetBridge}`);
+    expect(router.ip).toContain(`route add 10.51.0.0/16 dev ${p.names.ifaces.routerTargets}`);
     expect(router.tc).toEqual([
-      `qdisc add dev ${p.names.ifaces.targetBridge} root tbf rate 1000kbit burst 32768 latency 50ms`,
-      `qdisc add dev ${p.names.ifaces.onLinkBridge} root tbf rate 1000kbit burst 32768 latency 50ms`,
+      `qdisc add dev ${p.names.ifaces.routerTargets} root tbf rate 1000kbit burst 32768 latency 50ms`,
+      `qdisc add dev ${p.names.ifaces.routerOnLink} root tbf rate 1000kbit burst 32768 latency 50ms`,
     ]);
   });
 
@@ -93,7 +116,7 @@ describe('planLab', () => {
     expect(plan.namespaces.find((n) => n.role === 'router')!.delayLine).toBeUndefined();
     const p = planLab(resolveLabSpec(labSpec('standard', { delay: { ms: 40, direction: 'to-targets' }, loss: { percent: 1, direction: 'both' } })), 7, 0);
     const router = p.namespaces.find((n) => n.role === 'router')!;
-    const { delayTun, onLinkBridge, targetBridge } = p.names.ifaces;
+    const { delayTun, routerOnLink: onLinkBridge, routerTargets: targetBridge } = p.names.ifaces;
     expect(router.delayLine).toEqual({ tun: delayTun, ms: 40, queuePackets: 16_384 });
     expect(router.ip).toContain(`tuntap add dev ${delayTun} mode tun`);
     expect(router.ip).toContain(`route add default dev ${delayTun} table 100`);
