@@ -35,6 +35,7 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
 
   segments_.clear();
   segments_.reserve(nseg);
+  v6_bases_.clear();
   blocks_.clear();
   blocks_.reserve(nblocks);
   block_segments_.clear();
@@ -45,6 +46,7 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
     const uint32_t* w = segments + i * kSegmentWords;
     Segment s{};
     s.start = hosts;
+    uint64_t size = 0;
     if (w[0] == kSegV4Range || w[0] == kSegV6Range) {
       u128 first = read_address(w + 2), last = read_address(w + 6);
       if (first > last) return segment_error(i, "first address is above last address");
@@ -54,23 +56,23 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
         have_v4 = true;
         prev_v4_last = last;
         s.type = SegType::kV4Range;
-        s.v4_first = static_cast<uint32_t>(first);
+        s.base = static_cast<uint32_t>(first);
       } else {
         if (have_v6 && first <= prev_v6_last) return segment_error(i, "IPv6 ranges overlap or are not ascending");
         have_v6 = true;
         prev_v6_last = last;
         s.type = SegType::kV6Range;
-        s.v6_hi = static_cast<uint64_t>(first >> 64);
-        s.v6_lo = static_cast<uint64_t>(first);
+        s.base = static_cast<uint32_t>(v6_bases_.size());
+        v6_bases_.push_back(V6Base{static_cast<uint64_t>(first >> 64), static_cast<uint64_t>(first)});
       }
-      u128 size = last - first + 1;
-      if (size == 0 || size > kMaxCount) return segment_error(i, "range holds more than 2^53 addresses");
-      s.size = static_cast<uint64_t>(size);
+      u128 wide = last - first + 1;
+      if (wide == 0 || wide > kMaxCount) return segment_error(i, "range holds more than 2^53 addresses");
+      size = static_cast<uint64_t>(wide);
     } else if (w[0] == kSegV4Block) {
       if (blocks_.size() >= nblocks) return segment_error(i, "octet block without its bitmaps");
       const uint32_t* bits = block_bits + blocks_.size() * kBlockWords;
       OctetBlock b{};
-      uint64_t size = 1;
+      size = 1;
       for (int o = 0; o < 4; ++o) {
         uint16_t n = 0;
         for (int v = 0; v < 256; ++v) {
@@ -85,15 +87,14 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
         size *= n;
       }
       s.type = SegType::kV4Block;
-      s.block = static_cast<uint32_t>(blocks_.size());
-      s.size = size;
+      s.base = static_cast<uint32_t>(blocks_.size());
       block_segments_.push_back(static_cast<uint32_t>(i));
       blocks_.push_back(b);
     } else {
       return segment_error(i, "unknown segment type (expected 4, 5 or 6)");
     }
-    if (s.size > kMaxCount - hosts) return "more than 2^53 target addresses";
-    hosts += s.size;
+    if (size > kMaxCount - hosts) return "more than 2^53 target addresses";
+    hosts += size;
     segments_.push_back(s);
   }
   if (blocks_.size() != nblocks) return "more octet block bitmaps than octet block segments";
@@ -122,8 +123,6 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
   if (hosts != 0 && nports > kMaxCount / hosts) return "index space above 2^53 (hosts x ports)";
   count_ = hosts * nports;
 
-  segment_starts_.resize(segments_.size());
-  for (size_t i = 0; i < segments_.size(); ++i) segment_starts_[i] = segments_[i].start;
   bucket_first_.clear();
   bucket_width_ = 0;
   if (segments_.size() > kBucketMinSegments) {
@@ -134,7 +133,7 @@ std::string IndexSpace::init(const uint32_t* segments, size_t segment_words, con
     for (uint64_t k = 0; k <= nbuckets; ++k) {
       uint64_t first = k * bucket_width_;
       if (first >= hosts) first = hosts - 1;
-      while (s + 1 < segments_.size() && segment_starts_[s + 1] <= first) ++s;
+      while (s + 1 < segments_.size() && segments_[s + 1].start <= first) ++s;
       bucket_first_[k] = static_cast<uint32_t>(s);
     }
   }
@@ -160,14 +159,14 @@ size_t IndexSpace::find_run(uint64_t port_index) const noexcept {
 }
 
 size_t IndexSpace::find_segment(uint64_t host_index) const noexcept {
-  auto begin = segment_starts_.begin(), end = segment_starts_.end();
+  auto begin = segments_.begin(), end = segments_.end();
   if (bucket_width_ != 0) {
     const uint64_t k = host_index / bucket_width_;
-    begin = segment_starts_.begin() + bucket_first_[k];
-    end = segment_starts_.begin() + bucket_first_[k + 1] + 1;
+    begin = segments_.begin() + bucket_first_[k];
+    end = segments_.begin() + bucket_first_[k + 1] + 1;
   }
-  auto it = std::upper_bound(begin, end, host_index);
-  return static_cast<size_t>(it - segment_starts_.begin()) - 1;
+  auto it = std::upper_bound(begin, end, host_index, [](uint64_t h, const Segment& s) { return h < s.start; });
+  return static_cast<size_t>(it - segments_.begin()) - 1;
 }
 
 void IndexSpace::map_host(uint64_t host_index, Probe& out) const noexcept {
@@ -176,7 +175,7 @@ void IndexSpace::map_host(uint64_t host_index, Probe& out) const noexcept {
   uint64_t zero = 0;
   switch (s.type) {
     case SegType::kV4Range: {
-      uint32_t a = s.v4_first + static_cast<uint32_t>(local);
+      uint32_t a = s.base + static_cast<uint32_t>(local);
       uint32_t be = __builtin_bswap32(a);
       std::memcpy(out.addr, &be, 4);
       std::memcpy(out.addr + 4, &zero, 4);
@@ -185,8 +184,9 @@ void IndexSpace::map_host(uint64_t host_index, Probe& out) const noexcept {
       return;
     }
     case SegType::kV6Range: {
-      uint64_t lo = s.v6_lo + local;
-      uint64_t hi = s.v6_hi + (lo < s.v6_lo ? 1 : 0);
+      const V6Base& v6 = v6_bases_[s.base];
+      uint64_t lo = v6.lo + local;
+      uint64_t hi = v6.hi + (lo < v6.lo ? 1 : 0);
       uint64_t hbe = __builtin_bswap64(hi), lbe = __builtin_bswap64(lo);
       std::memcpy(out.addr, &hbe, 8);
       std::memcpy(out.addr + 8, &lbe, 8);
@@ -196,7 +196,7 @@ void IndexSpace::map_host(uint64_t host_index, Probe& out) const noexcept {
     case SegType::kV4Block: {
       // The last octet varies fastest, so natural order walks a block in
       // ascending address order.
-      const OctetBlock& b = blocks_[s.block];
+      const OctetBlock& b = blocks_[s.base];
       uint64_t q3 = local / b.n[3];
       uint8_t o3 = b.values[3][local - q3 * b.n[3]];
       uint64_t q2 = q3 / b.n[2];
@@ -242,7 +242,7 @@ int64_t IndexSpace::index_of(uint8_t family, const uint8_t addr[16], uint16_t po
     if (host_index < 0) {
       for (uint32_t si : block_segments_) {
         const Segment& s = segments_[si];
-        const OctetBlock& b = blocks_[s.block];
+        const OctetBlock& b = blocks_[s.base];
         if (!b.member[0][addr[0]] || !b.member[1][addr[1]] || !b.member[2][addr[2]] || !b.member[3][addr[3]])
           continue;
         uint64_t local = b.ordinal[0][addr[0]];

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+static_assert(sizeof(void*) == 8, "64-bit only");
+
 namespace portflow::job {
 
 enum class ProbeKind : uint8_t { kTcp = 1, kUdp = 2 };
@@ -72,13 +74,14 @@ class IndexSpace {
 
  private:
   enum class SegType : uint8_t { kV4Range, kV4Block, kV6Range };
+  // 16 bytes: a lookup touches one cache line of this array, not three arrays.
   struct Segment {
     uint64_t start;  // first host index of this segment
-    uint64_t size;
+    uint32_t base;   // IPv4 first address, block index, or index into v6_bases_
     SegType type;
-    uint32_t block;  // index into blocks_ for kV4Block
-    uint32_t v4_first;
-    uint64_t v6_hi, v6_lo;
+  };
+  struct V6Base {
+    uint64_t hi, lo;
   };
   struct OctetBlock {
     uint8_t values[4][256];  // ordinal -> octet value, ascending
@@ -108,7 +111,7 @@ class IndexSpace {
   size_t find_segment(uint64_t host_index) const noexcept;
 
   std::vector<Segment> segments_;
-  std::vector<uint64_t> segment_starts_;  // hot copy for the binary search
+  std::vector<V6Base> v6_bases_;
   // With many segments (a target file of single addresses) a plain binary
   // search costs a cache miss per step. Buckets of equal host-index width
   // remember the segment holding their first index, so a lookup searches only
