@@ -343,7 +343,15 @@ function nextSeq(): number {
  * The lab is torn down by `down()`, and also on exit, SIGINT and SIGTERM.
  */
 export async function startLab(lab: string | LabSpec, options: StartLabOptions = {}): Promise<Lab> {
-  const { persistent = false, readyTimeoutMs = 20_000, ...overrides } = options;
+  const known = new Set(['icmp', 'nonLive', 'loss', 'rate', 'delay', 'persistent', 'readyTimeoutMs']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TestnetError('ERR_TESTNET_OPTIONS', `unknown startLab option "${key}"; the options are: ${[...known].join(', ')}`);
+  }
+  const { persistent = false, readyTimeoutMs = 20_000, ...given } = options;
+  if (typeof persistent !== 'boolean') throw new TestnetError('ERR_TESTNET_OPTIONS', `startLab option persistent must be true or false (got ${String(persistent)})`);
+  if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs < 1) throw new TestnetError('ERR_TESTNET_OPTIONS', `startLab option readyTimeoutMs must be a positive integer (got ${String(readyTimeoutMs)})`);
+  // An option given as undefined means "the lab's own", not "none".
+  const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as LabOverrides;
   const spec = typeof lab === 'string' ? labSpec(lab, overrides) : { ...lab, ...overrides };
   const resolved = resolveLabSpec(spec);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
