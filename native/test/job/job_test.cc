@@ -219,6 +219,42 @@ static void test_shards_and_progress() {
   CHECK(resumed.next_batch(&p, 1) == 1 && p.index == out[4000].index);
 }
 
+// Random issue sizes and completion order: low_water is always the first
+// position without a final state.
+static void test_progress_random() {
+  ProgressWindow w;
+  w.reset(100);
+  std::vector<uint8_t> done;
+  uint64_t rng = 0x12345678;
+  auto next = [&rng]() {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  std::vector<uint64_t> pending;
+  uint64_t low = 100;
+  bool ok = true;
+  for (int step = 0; step < 200000 && ok; ++step) {
+    if (next() % 3 == 0 || pending.empty()) {
+      uint64_t n = next() % 300;
+      for (uint64_t i = 0; i < n; ++i) pending.push_back(w.high_water() + i);
+      done.resize(w.high_water() + n - 100, 0);
+      w.issue(n);
+    } else {
+      size_t k = next() % pending.size();
+      uint64_t pos = pending[k];
+      pending[k] = pending.back();
+      pending.pop_back();
+      ok = w.mark_done(pos) == ProgressWindow::Mark::kDone;
+      done[pos - 100] = 1;
+    }
+    while (low < w.high_water() && done[low - 100]) ++low;
+    if (low != w.low_water()) ok = false;
+  }
+  CHECK(ok);
+}
+
 static void bench() {
   std::vector<uint32_t> seg(10), ports = {1, 1, 65535};
   words_of(seg.data(), kSegV4Range, 0x0A000000, 0x0AFFFFFF);  // a /8 x all ports
@@ -247,6 +283,7 @@ int main(int argc, char** argv) {
   test_many_segments();
   test_errors();
   test_shards_and_progress();
+  test_progress_random();
   if (argc > 1 && std::strcmp(argv[1], "--full") == 0) test_full_2_32_plus_1();
   if (argc > 1 && std::strcmp(argv[1], "--bench") == 0) bench();
   if (failures) {
