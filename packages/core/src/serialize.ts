@@ -39,6 +39,24 @@ function str(s: unknown, field: string): string {
   return `"${s}"`;
 }
 
+// Every event of a scan carries the same scanId: quote (and check) it once.
+let sidRaw: unknown = undefined;
+let sidQuoted = '';
+
+function sid(s: unknown, field: string): string {
+  if (s === sidRaw) return sidQuoted;
+  const q = str(s, field);
+  sidRaw = s;
+  sidQuoted = q;
+  return q;
+}
+
+/** An enum value: compared with the few allowed values (interned strings), written from precomputed quoted text. */
+function enm(v: unknown, field: string, values: readonly string[], quoted: readonly string[]): string {
+  for (let i = 0; i < values.length; i++) if (v === values[i]) return quoted[i];
+  return str(v, field); // not one of them: still valid JSON; the decoder names the field
+}
+
 function num(v: unknown, field: string): string {
   // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
   if (typeof v !== 'number' || v - v !== 0) {
@@ -97,12 +115,18 @@ function json(v: unknown, field: string): string {
   });
 }
 
-const H = { time, str, num, bool, ip, ip6, strs, smap, json };
+const H = { time, str, sid, enm, num, bool, ip, ip6, strs, smap, json };
+
+const ENC_ENUMS: { values: readonly string[]; quoted: readonly string[] }[] = [];
 
 function encodeExpr(kind: FieldKind, v: string, path: string): string {
   const p = JSON.stringify(path);
   if (typeof kind === 'object') {
-    if ('enum' in kind) return `H.str(${v}, ${p})`;
+    if ('enum' in kind) {
+      ENC_ENUMS.push({ values: kind.enum, quoted: kind.enum.map((x) => JSON.stringify(x)) });
+      const k = ENC_ENUMS.length - 1;
+      return `H.enm(${v}, ${p}, E[${k}].values, E[${k}].quoted)`;
+    }
     const parts = kind.object.map((s, i) => {
       const prefix = JSON.stringify(`${i ? ',' : '{'}"${s.wire}":`);
       return `${prefix} + ${encodeExpr(s.kind, `${v}.${s.name}`, `${path}.${s.name}`)}`;
@@ -127,7 +151,7 @@ type Encoder = (e: ScanEvent) => string;
 
 function makeEncoder(spec: TypeSpec): Encoder {
   const body: string[] = [
-    `let s = '{"event":"${spec.wire}","seq":' + H.num(e.seq, 'seq') + ',"scan_id":' + H.str(e.scanId, 'scanId') + ',"timestamp":"' + H.time(e.timestamp, 'timestamp') + '"';`,
+    `let s = '{"event":"${spec.wire}","seq":' + H.num(e.seq, 'seq') + ',"scan_id":' + H.sid(e.scanId, 'scanId') + ',"timestamp":"' + H.time(e.timestamp, 'timestamp') + '"';`,
   ];
   for (const fs of spec.fields) {
     const piece = `s += ',"${fs.wire}":' + ${encodeExpr(fs.kind, `e.${fs.name}`, fs.name)};`;
@@ -136,7 +160,7 @@ function makeEncoder(spec: TypeSpec): Encoder {
   body.push(`return s + '}';`);
   const helpers = { ...H, bad: (field: string) => { throw new SerializeError(field, `${field} must be an object`); } };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated once per type from a static table
-  return new Function('H', `return function encode_${spec.type}(e) {\n${body.join('\n')}\n}`)(helpers) as Encoder;
+  return new Function('H', 'E', `return function encode_${spec.type}(e) {\n${body.join('\n')}\n}`)(helpers, ENC_ENUMS) as Encoder;
 }
 
 const ENCODERS: Encoder[] = new Array<Encoder>(EVENT_TYPES.length);
