@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/lab/**/*.lab.test.ts'],
-    globalSetup: ['test/lab/global-setup.ts'],
+    globalSetup: ['@portflow/testnet/vitest-lab-setup'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

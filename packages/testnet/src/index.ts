@@ -30,3 +30,4 @@ export { labStatuses, removeStaleLabs, removeLab, readLabState, STATE_DIR, type 
 export { listNamespaces, processesIn } from './namespaces.js';
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeOptions } from './probe-types.js';
 export { canonicalAddress } from './address.js';
+export { acquireLabLock, labSkipReason, LAB_LOCK } from './lab-lock.js';
