@@ -31,6 +31,7 @@ export {
 } from './port-table.js';
 export {
   createScanJob,
+  seedHex,
   ScanJob,
   ProbeBatch,
   MAX_JOB_COUNT,

@@ -39,7 +39,7 @@ export interface ShardOption {
 export interface ScanJobOptions {
   readonly targets: TargetSet;
   readonly ports: PortSet;
-  /** Permutation key, 0 .. 2^64 - 1 (bigint, safe integer or decimal string); random by default. */
+  /** Permutation key, 0 .. 2^64 - 1: a bigint, a safe integer or a hex string (the travel form, "0x" optional); random by default. */
   readonly seed?: bigint | number | string;
   /** "random" (default): keyed permutation; "natural": index order. */
   readonly order?: ScanOrder;
@@ -56,7 +56,7 @@ export interface ScanJobDescriptor {
   readonly targets: readonly string[];
   /** Canonical port spec, e.g. "T:1-1024,U:53". */
   readonly ports: string;
-  /** Decimal string of the 64-bit permutation key. */
+  /** The 64-bit permutation key as 16 lowercase hex digits (docs/ARCHITECTURE.md: seeds travel as hex strings). */
   readonly seed: string;
   readonly order: ScanOrder;
   readonly shard: ShardOption;
@@ -86,11 +86,16 @@ function parseSeed(seed: bigint | number | string | undefined): bigint {
   let v: bigint | undefined;
   if (typeof seed === 'bigint') v = seed;
   else if (typeof seed === 'number' && Number.isSafeInteger(seed)) v = BigInt(seed);
-  else if (typeof seed === 'string' && /^(0|[1-9]\d*)$/.test(seed)) v = BigInt(seed);
+  else if (typeof seed === 'string' && /^(0x)?[0-9a-f]{1,16}$/i.test(seed)) v = BigInt(seed.startsWith('0x') || seed.startsWith('0X') ? seed : `0x${seed}`);
   if (v === undefined || v < 0n || v > MAX_SEED) {
-    throw new ScanJobError('ERR_JOB_OPTION', `scan job: seed ${String(seed)} is not an integer from 0 to 2^64 - 1 (give a bigint, a safe integer or a decimal string)`);
+    throw new ScanJobError('ERR_JOB_OPTION', `scan job: seed ${String(seed)} is not an integer from 0 to 2^64 - 1 (give a bigint, a safe integer or 1-16 hex digits)`);
   }
   return v;
+}
+
+/** Seeds travel as 16 lowercase hex digits. */
+export function seedHex(seed: bigint): string {
+  return seed.toString(16).padStart(16, '0');
 }
 
 function checkCount(name: string, v: unknown, min: number, max: number): number {
@@ -267,7 +272,7 @@ export class ScanJob {
       version: SCAN_JOB_VERSION,
       targets: this.targets.toSpecs(),
       ports: this.ports.toString(),
-      seed: this.seed.toString(),
+      seed: seedHex(this.seed),
       order: this.order,
       shard: { ...this.shard },
       count: this.count,
@@ -298,7 +303,7 @@ export class ScanJob {
     if (d.version !== SCAN_JOB_VERSION) fail(`version ${JSON.stringify(d.version)} is not supported (this build reads version ${SCAN_JOB_VERSION})`);
     if (!Array.isArray(d.targets) || !d.targets.every((t) => typeof t === 'string')) fail('targets must be an array of strings');
     if (typeof d.ports !== 'string') fail('ports must be a string');
-    if (typeof d.seed !== 'string') fail('seed must be a decimal string');
+    if (typeof d.seed !== 'string' || !/^[0-9a-f]{16}$/i.test(d.seed)) fail('seed must be 16 hex digits');
     const shard = d.shard as Record<string, unknown> | undefined;
     if (!shard || typeof shard !== 'object') fail('shard must be an object { index, count }');
     for (const k of ['count', 'length', 'lowWater', 'highWater'] as const) {

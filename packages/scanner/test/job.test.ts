@@ -134,8 +134,10 @@ describe('order, seed and shards', () => {
   it('repeats the same sequence from the same seed and changes it with another', () => {
     const a = drain(createScanJob({ ...base(), seed: 42n })).keys;
     const b = drain(createScanJob({ ...base(), seed: 42 })).keys;
-    const c = drain(createScanJob({ ...base(), seed: '43' })).keys;
+    const c = drain(createScanJob({ ...base(), seed: '2b' })).keys;
+    const d = drain(createScanJob({ ...base(), seed: '0x000000000000002A' })).keys;
     expect(a).toEqual(b);
+    expect(d).toEqual(a);
     expect(c).not.toEqual(a);
     expect(c.slice().sort()).toEqual(a.slice().sort());
   });
@@ -188,7 +190,7 @@ describe('resume positions', () => {
     expect(job.lowWater).toBe(430);
 
     const saved = JSON.parse(JSON.stringify(job));
-    expect(saved).toMatchObject({ format: 'portflow.scan-job', version: 1, seed: '11', lowWater: 430, highWater: 600, count: 3200, length: 3200 });
+    expect(saved).toMatchObject({ format: 'portflow.scan-job', version: 1, seed: '000000000000000b', lowWater: 430, highWater: 600, count: 3200, length: 3200 });
     const resumed = ScanJob.fromJSON(saved);
     expect(resumed.resumedFrom).toEqual({ lowWater: 430, highWater: 600 });
     expect([resumed.lowWater, resumed.highWater]).toEqual([430, 430]);
@@ -245,6 +247,8 @@ describe('limits and bad input', () => {
     expect(code(() => createScanJob({ targets: t, ports: p, seed: -1n }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, seed: 1n << 64n }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, seed: 1.5 }))).toBe('ERR_JOB_OPTION');
+    expect(code(() => createScanJob({ targets: t, ports: p, seed: '12345678901234567' }))).toBe('ERR_JOB_OPTION');
+    expect(code(() => createScanJob({ targets: t, ports: p, seed: 'xyz' }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, order: 'sorted' as never }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, shard: { index: 2, count: 2 } }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, shard: { index: 0, count: 0 } }))).toBe('ERR_JOB_OPTION');
@@ -281,6 +285,8 @@ describe('limits and bad input', () => {
     expect(code({ ...good, order: 'sorted' })).toBe('ERR_JOB_FORMAT');
     expect(code({ ...good, shard: { index: 1, count: 1 } })).toBe('ERR_JOB_FORMAT');
     expect(code({ ...good, seed: '-5' })).toBe('ERR_JOB_FORMAT');
+    expect(code({ ...good, seed: '1' })).toBe('ERR_JOB_FORMAT');
+    expect(code({ ...good, seed: '0x0000000000000001' })).toBe('ERR_JOB_FORMAT');
     expect(code(JSON.stringify(good))).toBe('no error');
   });
 });
