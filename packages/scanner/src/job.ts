@@ -39,7 +39,7 @@ export interface ShardOption {
 export interface ScanJobOptions {
   readonly targets: TargetSet;
   readonly ports: PortSet;
-  /** Permutation key, 0 .. 2^64 - 1: a bigint, a safe integer or a hex string (the travel form, "0x" optional); random by default. */
+  /** Permutation key, 0 .. 2^64 - 1: a bigint, a safe integer, or a string as BigInt() reads it (decimal, or "0x" hex); random by default. */
   readonly seed?: bigint | number | string;
   /** "random" (default): keyed permutation; "natural": index order. */
   readonly order?: ScanOrder;
@@ -86,9 +86,9 @@ function parseSeed(seed: bigint | number | string | undefined): bigint {
   let v: bigint | undefined;
   if (typeof seed === 'bigint') v = seed;
   else if (typeof seed === 'number' && Number.isSafeInteger(seed)) v = BigInt(seed);
-  else if (typeof seed === 'string' && /^(0x)?[0-9a-f]{1,16}$/i.test(seed)) v = BigInt(seed.startsWith('0x') || seed.startsWith('0X') ? seed : `0x${seed}`);
+  else if (typeof seed === 'string' && /^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(seed)) v = BigInt(seed);
   if (v === undefined || v < 0n || v > MAX_SEED) {
-    throw new ScanJobError('ERR_JOB_OPTION', `scan job: seed ${String(seed)} is not an integer from 0 to 2^64 - 1 (give a bigint, a safe integer or 1-16 hex digits)`);
+    throw new ScanJobError('ERR_JOB_OPTION', `scan job: seed ${String(seed)} is not an integer from 0 to 2^64 - 1 (give a bigint, a safe integer, a decimal string or "0x" and 1-16 hex digits)`);
   }
   return v;
 }
@@ -326,7 +326,7 @@ export class ScanJob {
     let job: ScanJob;
     try {
       job = new ScanJob(
-        { targets, ports, seed: d.seed as string, order: d.order as ScanOrder, shard: { index: shard!.index as number, count: shard!.count as number }, position: lowWater },
+        { targets, ports, seed: BigInt(`0x${d.seed as string}`), order: d.order as ScanOrder, shard: { index: shard!.index as number, count: shard!.count as number }, position: lowWater },
         { lowWater, highWater },
       );
     } catch (err) {

@@ -134,7 +134,7 @@ describe('order, seed and shards', () => {
   it('repeats the same sequence from the same seed and changes it with another', () => {
     const a = drain(createScanJob({ ...base(), seed: 42n })).keys;
     const b = drain(createScanJob({ ...base(), seed: 42 })).keys;
-    const c = drain(createScanJob({ ...base(), seed: '2b' })).keys;
+    const c = drain(createScanJob({ ...base(), seed: '43' })).keys;
     const d = drain(createScanJob({ ...base(), seed: '0x000000000000002A' })).keys;
     expect(a).toEqual(b);
     expect(d).toEqual(a);
@@ -247,8 +247,10 @@ describe('limits and bad input', () => {
     expect(code(() => createScanJob({ targets: t, ports: p, seed: -1n }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, seed: 1n << 64n }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, seed: 1.5 }))).toBe('ERR_JOB_OPTION');
-    expect(code(() => createScanJob({ targets: t, ports: p, seed: '12345678901234567' }))).toBe('ERR_JOB_OPTION');
+    expect(code(() => createScanJob({ targets: t, ports: p, seed: '0x12345678901234567' }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, seed: 'xyz' }))).toBe('ERR_JOB_OPTION');
+    expect(code(() => createScanJob({ targets: t, ports: p, seed: '2b' }))).toBe('ERR_JOB_OPTION');
+    expect(code(() => createScanJob({ targets: t, ports: p, seed: '18446744073709551616' }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, order: 'sorted' as never }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, shard: { index: 2, count: 2 } }))).toBe('ERR_JOB_OPTION');
     expect(code(() => createScanJob({ targets: t, ports: p, shard: { index: 0, count: 0 } }))).toBe('ERR_JOB_OPTION');
