@@ -29,7 +29,7 @@ export default async function setup(project: TestProject): Promise<(() => void) 
     return undefined;
   }
   project.provide('labSkipReason', '');
-  const release = await acquireLabLock((pid) => console.log(`[testnet lab] waiting for ${LAB_LOCK}, held by pid ${pid}`));
+  const release = await acquireLabLock(() => console.log(`[testnet lab] waiting for ${LAB_LOCK} (another lab run holds it)`));
   const removed = await removeStaleLabs();
   if (removed.length) console.log(`[testnet lab] removed stale labs: ${removed.join(', ')}`);
   return release;
