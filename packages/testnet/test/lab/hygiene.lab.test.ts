@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
-import { labStatuses, listNamespaces, processesIn, startLab } from '../../src/index.js';
+import { labStatuses, listNamespaces, processesIn, startLab, STATE_DIR } from '../../src/index.js';
 import { labIt } from './check.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
@@ -78,6 +79,27 @@ describe('hygiene', () => {
       expect(present(namespaces)).toEqual([]);
     });
   }
+
+  labIt('treats a reused owner pid and a corrupt state file as stale, without crashing', () => {
+    mkdirSync(STATE_DIR, { recursive: true });
+    // Our own (live) pid, but another process start time: the pid was reused.
+    const reused = `pftn${process.pid}-999`;
+    writeFileSync(`${STATE_DIR}/${reused}.json`, JSON.stringify({ id: reused, lab: 'standard', ownerPid: process.pid, ownerStart: '1', persistent: false, namespaces: [] }));
+    // A state file that is not JSON, of an owner that cannot exist (above pid_max).
+    const corrupt = 'pftn99999999-0';
+    writeFileSync(`${STATE_DIR}/${corrupt}.json`, '{"id": "pftn99999999-0", "lab": trunc');
+    const statuses = labStatuses();
+    expect(statuses.find((l) => l.id === reused)?.status).toBe('stale');
+    expect(statuses.find((l) => l.id === corrupt)?.status).toBe('stale');
+    const status = cli('status');
+    expect(status.status).toBe(0);
+    const r = cli('down', '--all-stale');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(reused);
+    expect(r.stdout).toContain(corrupt);
+    expect(existsSync(`${STATE_DIR}/${reused}.json`)).toBe(false);
+    expect(existsSync(`${STATE_DIR}/${corrupt}.json`)).toBe(false);
+  });
 
   labIt('a bring-up that fails removes what it had built and says why', async () => {
     const before = new Set(listNamespaces());
