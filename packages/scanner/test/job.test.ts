@@ -150,6 +150,20 @@ describe('order, seed and shards', () => {
     expect(keys[keys.length - 1]).toBe('2001:db8::3 9 udp');
   });
 
+  it('spreads consecutive probes across hosts in random order', () => {
+    // /24 x 100 ports: a random order puts the same host back to back about
+    // once in 256 probes and touches ~63% of the hosts in the first 256.
+    const job = createScanJob({ targets: targets('192.0.2.0/24'), ports: parsePorts('1-100'), seed: 0x5eedn });
+    const hosts = drain(job).keys.map((k) => k.split(' ')[0]);
+    let repeats = 0;
+    for (let i = 1; i < hosts.length; i++) if (hosts[i] === hosts[i - 1]) repeats++;
+    expect(repeats).toBeLessThan((3 * hosts.length) / 256);
+    expect(new Set(hosts.slice(0, 256)).size).toBeGreaterThan(140);
+    // Natural order also changes host on every probe (index = port x hosts + host).
+    const natural = drain(createScanJob({ targets: targets('192.0.2.0/24'), ports: parsePorts('1-3'), order: 'natural' })).keys.map((k) => k.split(' ')[0]);
+    for (let i = 1; i < natural.length; i++) expect(natural[i]).not.toBe(natural[i - 1]);
+  });
+
   it('partitions the index space exactly across shards sharing a seed', () => {
     for (const n of [1, 2, 3, 7, 160, 200]) {
       const all: number[] = [];
