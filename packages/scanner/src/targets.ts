@@ -97,7 +97,10 @@ function parseIPv4Token(token: string, source: string): TargetToken {
     return { kind: 'ipv4', lo, hi, text: token };
   }
   const parts = token.split('.');
-  if (parts.length !== 4) throw bad(token, source, `an IPv4 target has 4 octets, this has ${parts.length}`);
+  if (parts.length !== 4) {
+    const hint = parts.length > 4 && token.includes(',') ? '; separate targets with spaces, not commas' : '';
+    throw bad(token, source, `an IPv4 target has 4 octets, this has ${parts.length}${hint}`);
+  }
   const octets = parts.map((p) => parseOctet(p, token, source));
   if (octets.every((o) => o.length === 1 && o[0][0] === o[0][1])) {
     const v = ((octets[0][0][0] * 256 + octets[1][0][0]) * 256 + octets[2][0][0]) * 256 + octets[3][0][0];
@@ -161,7 +164,7 @@ export function parseTargets(input: string | readonly string[], source = 'target
 /** Parses a target file's text: whitespace-separated targets, `#` comments, blank lines. */
 export function parseTargetFile(text: string, source: string): TargetToken[] {
   const out: TargetToken[] = [];
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const hash = lines[i].indexOf('#');
     const line = hash >= 0 ? lines[i].slice(0, hash) : lines[i];

@@ -45,7 +45,7 @@ describe('parseTarget: accepted forms', () => {
 
   it('splits on whitespace and reads files with comments and blank lines', () => {
     expect(parseTargets(['10.0.0.1  10.0.0.2', '\t::1\n']).map((t) => t.text)).toEqual(['10.0.0.1', '10.0.0.2', '::1']);
-    const toks = parseTargetFile('# office\n\n10.0.0.1 10.0.0.2 # two hosts\n  host.example  \n', 'hosts.txt');
+    const toks = parseTargetFile('\uFEFF# office\r\n\r\n10.0.0.1 10.0.0.2 # two hosts\r\n  host.example  \n', 'hosts.txt');
     expect(toks.map((t) => t.text)).toEqual(['10.0.0.1', '10.0.0.2', 'host.example']);
   });
 });
@@ -55,6 +55,7 @@ describe('parseTarget: bad specs name the token and the accepted forms', () => {
     ['10.0.0.256', /octet 256 is above 255/],
     ['10.0.0', /4 octets/],
     ['10.0.0.1.5', /4 octets/],
+    ['10.0.0.1,10.0.0.2', /separate targets with spaces/],
     ['10.0.0.5-1', /runs backwards/],
     ['10.0.0.1-10.0.0.0', /runs backwards/],
     ['10.0.0.0/33', /prefix length/],
