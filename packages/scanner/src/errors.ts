@@ -1,8 +1,17 @@
-/** Base of every error @portflow/scanner throws: a stable `code` to branch on. */
+// Messages quote user input; escaping control characters keeps every message
+// on one line whatever the input held.
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    const json = JSON.stringify(c).slice(1, -1);
+    return json.length > 1 ? json : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Base of every error @portflow/scanner throws: a stable `code` to branch on. Messages are one line. */
 export class ScannerError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = new.target.name;
     this.code = code;
   }
