@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { benchJobMap, JobError, NativeJob, ProbeBatch, SEGMENT_WORDS, type JobLayout } from '../../ts/index.js';
 
@@ -73,6 +74,29 @@ describe('NativeJob', () => {
     expect(err(() => job.nextBatch(new ProbeBatch(2), 3))).toBe('ERR_JOB_ARGUMENT');
     expect(err(() => job.indexAt(-1))).toBe('ERR_JOB_ARGUMENT');
     expect(err(() => job.indexAt(0.5))).toBe('ERR_JOB_ARGUMENT');
+  });
+
+  it('never crashes on garbage layouts: a JobError or a working job', () => {
+    const words = (max: number) => fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 0xffffffff })), { maxLength: max }).map((a) => new Uint32Array(a));
+    fc.assert(
+      fc.property(words(40), words(70), words(12), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.boolean(), (segments, blockBits, ports, seed, natural) => {
+        let job: NativeJob;
+        try {
+          job = new NativeJob({ segments, blockBits, ports, seed, natural, shardIndex: 0, shardCount: 1, position: 0 });
+        } catch (e) {
+          expect(e).toBeInstanceOf(JobError);
+          return;
+        }
+        const batch = new ProbeBatch(16);
+        const n = job.nextBatch(batch);
+        for (let i = 0; i < n; i++) {
+          const width = batch.family(i) === 4 ? 4 : 16;
+          const addr = batch.records.subarray(batch.addressOffset(i), batch.addressOffset(i) + width);
+          expect(job.indexOf(batch.family(i), addr, batch.port(i), batch.kind(i))).toBe(batch.index(i));
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('exposes a benchmark entry point (a figure, not a threshold)', () => {
