@@ -45,10 +45,12 @@ describe('loading the addon', () => {
       parentPort.postMessage(b.bench.craftSyn(1000) > 0 && b.abiVersion);
     `;
     for (let i = 0; i < 3; i++) {
-      const w = new Worker(src, { eval: true });
+      const w = new Worker(src, { eval: true, execArgv: [] });
+      // Listen for 'exit' first: a worker that ends right after posting emits both in one tick.
+      const exited = new Promise((r) => w.once('exit', r));
       const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
       expect(msg).toBe(ABI_VERSION);
-      expect(await new Promise((r) => w.once('exit', r))).toBe(0);
+      expect(await exited).toBe(0);
     }
   });
 });

@@ -87,7 +87,8 @@ describe('RecordRing', () => {
   });
 
   it('a producer that waits when the ring is full loses nothing (backpressure mode)', () => {
-    const ring = new RecordRing({ capacity: 64 });
+    // 1,024 slots: some 50 waits for room, few enough that a busy machine's scheduling cannot stretch the test.
+    const ring = new RecordRing({ capacity: 1024 });
     const producer = new TestProducer(ring, { count: 50_000, batch: 32, blockWhenFull: true });
     let next = 0;
     let bad = 0;
@@ -153,9 +154,9 @@ describe('RecordRing', () => {
   });
 });
 
-describe('process and worker lifecycle', () => {
+describe('process and worker lifecycle', { timeout: 60_000 }, () => {
   const run = (src: string) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 30_000 });
+    spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 45_000 });
 
   it('the process exits by itself while a ring with a doorbell sits idle', () => {
     const r = run(`
@@ -204,8 +205,11 @@ describe('process and worker lifecycle', () => {
       let ok = 0;
       for (let i = 0; i < 6; i++) {
         const w = new Worker(src, { eval: true, execArgv: [], env: i % 2 ? { SELF_EXIT: '1' } : {} });
+        // Listen for 'exit' first: a worker that exits right after posting emits both in one tick.
+        const exited = new Promise((res) => w.once('exit', res));
         const got = await new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
-        if (i % 2 === 0) await w.terminate(); else await new Promise((res) => w.once('exit', res));
+        if (i % 2 === 0) await w.terminate();
+        await exited;
         if (got > 0) ok++;
       }
       console.log('workers', ok);

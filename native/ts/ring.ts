@@ -199,6 +199,14 @@ export class RecordRing {
   }
 }
 
+/**
+ * @internal The native handle of a ring, for other native producers of this package (the
+ * scan job's sender and capture) to pass to C++ (`RingFromJs`). Throws if the ring is closed.
+ */
+export function nativeRingHandle(ring: RecordRing): object {
+  return ring[RING_KEY];
+}
+
 export interface TestProducerOptions {
   /** Records to produce (pushed or, when the ring is full, counted as overflow). */
   count: number;

@@ -285,7 +285,9 @@ Napi::Value RingNativeToNative(const Napi::CallbackInfo& info) {
     const double t = WallClockMs();
     for (uint64_t i = 0; i < count; ++i) {
       Record* r;
-      while ((r = ring->ring().Claim()) == nullptr) {
+      // Spin briefly, then yield: on a shared core the consumer may need this one to run.
+      for (int spins = 0; (r = ring->ring().Claim()) == nullptr;) {
+        if (++spins > 64) std::this_thread::yield();
       }
       TestProducer::FillRecord(r, i, t, 0);
       ring->Commit();
@@ -295,8 +297,14 @@ Napi::Value RingNativeToNative(const Napi::CallbackInfo& info) {
   });
   uint64_t expect = 0;
   SpscRing<Record>& q = ring->ring();
+  int idle = 0;
   while (expect < count) {
     const size_t avail = q.Available();
+    if (avail == 0) {
+      if (++idle > 64) std::this_thread::yield();
+      continue;
+    }
+    idle = 0;
     for (size_t k = 0; k < avail; ++k) {
       const uint8_t* b = q.Peek(k).bytes;
       if (LoadLe<uint32_t>(b + rec::kSeq) != static_cast<uint32_t>(expect)) ++bad;
@@ -318,6 +326,12 @@ Napi::Value ThreadCpuTimeNs(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<RecordRing> RingFromJs(Napi::Env env, Napi::Value handle) {
+  RingWrap* ring = RingWrap::FromValue(env, handle);
+  if (ring->closed()) throw Napi::Error::New(env, "the ring is closed");
+  return ring->core();
+}
 
 void InitRing(Napi::Env env, Napi::Object exports) {
   exports.Set("RecordRing", RingWrap::Define(env));
