@@ -31,3 +31,4 @@ export { listNamespaces, processesIn } from './namespaces.js';
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeOptions } from './probe-types.js';
 export { canonicalAddress } from './address.js';
 export { acquireLabLock, labSkipReason, LAB_LOCK } from './lab-lock.js';
+export { compareScan, compareDiscovery, type ScanReport, type ScanScope, type ScanComparison, type ReportMismatch, type DiscoveryComparison } from './compare.js';

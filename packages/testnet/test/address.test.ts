@@ -12,7 +12,7 @@ describe('addresses', () => {
   });
 
   it('rejects what is not an address', () => {
-    for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4x', ':::', '1::2::3', '2001:db8:1:2:3:4:5:6:7', 'g::1', '']) {
+    for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4x', '10.0.0.010', ':::', '1::2::3', '2001:db8:1:2:3:4:5:6:7', 'g::1', '']) {
       expect(canonicalAddress(bad)).toBeUndefined();
     }
   });

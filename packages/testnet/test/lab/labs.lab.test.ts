@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import { addressAt } from '../../src/address.js';
-import { labNames, startLab, type Lab } from '../../src/index.js';
+import { compareScan, labNames, startLab, type Lab, type PortState, type Reason, type ScanReport } from '../../src/index.js';
 import { labIt, leftovers, mismatches, probesFor } from './check.js';
 
 /** Addresses of the lab that must not answer: routed, silent and on-link ones that are not live. */
@@ -85,14 +85,45 @@ describe('the standard lab', () => {
       const hosts = truth.discovery.routed.filter((a) => !a.includes(':'));
       const r = await lab.exec('nmap', ['-sS', '-Pn', '-n', '-T4', '--max-retries', '3', '-p', lab.spec.scanPorts.tcp, '-oX', '-', ...hosts], { timeoutMs: 110_000 });
       expect(r.code, r.stderr).toBe(0);
-      const found = new Set<string>();
+      // Every port nmap lists (the closed ones are summarized as "ignored"), with its state and reason.
+      const reports: ScanReport[] = [];
       for (const m of r.stdout.matchAll(/<host\b[\s\S]*?<\/host>/g)) {
-        const addr = /<address addr="([^"]+)" addrtype="ipv4"/.exec(m[0])?.[1];
-        for (const p of m[0].matchAll(/<port protocol="tcp" portid="(\d+)"><state state="open"/g)) found.add(`${addr}:${p[1]}`);
+        const address = /<address addr="([^"]+)" addrtype="ipv4"/.exec(m[0])![1];
+        for (const p of m[0].matchAll(/<port protocol="tcp" portid="(\d+)"><state state="([^"]+)" reason="([^"]+)"/g)) {
+          reports.push({ address, protocol: 'tcp', port: Number(p[1]), state: p[2] as PortState, reason: p[3] as Reason });
+        }
       }
-      const expected = new Set(truth.openPorts('tcp').filter((p) => hosts.includes(p.address)).map((p) => `${p.address}:${p.port}`));
-      expect(expected.size).toBe(224);
-      expect([...found].sort()).toEqual([...expected].sort());
+      expect(truth.openPorts('tcp').filter((p) => hosts.includes(p.address))).toHaveLength(224);
+      const c = compareScan(truth, reports, { protocol: 'tcp', addresses: hosts });
+      expect({ missedOpen: c.missedOpen, wrongState: c.wrongState, wrongReason: c.wrongReason, outsideLab: c.outsideLab }).toEqual({ missedOpen: [], wrongState: [], wrongReason: [], outsideLab: [] });
+      // 224 open, and each of the 16 hosts' dropped and admin-prohibited ports as filtered
+      expect(c.checked).toBe(224 + 32);
+    } finally {
+      await lab.down();
+    }
+  });
+  labIt('agrees with nmap on UDP: DNS and reply services open, drops open|filtered, rejects filtered, the rest closed', async (ctx) => {
+    const lab = await startLab('standard');
+    try {
+      if ((await lab.exec('sh', ['-c', 'command -v nmap'])).code !== 0) {
+        if (process.env.CI === 'true') throw new Error('nmap is missing on CI (apt-get install -y nmap)');
+        ctx.skip('nmap is not installed');
+      }
+      const truth = lab.truth();
+      const hosts = truth.discovery.routed.filter((a) => !a.includes(':') && truth.host(a)!.role === 'target');
+      const ports = [9, 53, 123, 161, 500];
+      const r = await lab.exec('nmap', ['-sU', '-Pn', '-n', '-T4', '--max-retries', '2', '-p', ports.join(','), '-oX', '-', ...hosts], { timeoutMs: 110_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const reports: ScanReport[] = [];
+      for (const m of r.stdout.matchAll(/<host\b[\s\S]*?<\/host>/g)) {
+        const address = /<address addr="([^"]+)" addrtype="ipv4"/.exec(m[0])![1];
+        for (const p of m[0].matchAll(/<port protocol="udp" portid="(\d+)"><state state="([^"]+)" reason="([^"]+)"/g)) {
+          reports.push({ address, protocol: 'udp', port: Number(p[1]), state: p[2] as PortState, reason: p[3] as Reason });
+        }
+      }
+      const c = compareScan(truth, reports, { protocol: 'udp', addresses: hosts, ports });
+      expect({ missedOpen: c.missedOpen, wrongState: c.wrongState, wrongReason: c.wrongReason, outsideLab: c.outsideLab }).toEqual({ missedOpen: [], wrongState: [], wrongReason: [], outsideLab: [] });
+      expect(c.checked).toBe(hosts.length * ports.length); // five ports: few enough that nmap lists every one
     } finally {
       await lab.down();
     }
