@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ADDON_PATH, RECORD_SIZE, RecordKind, RecordRing, RingError, TestProducer, decodeRecord, type RecordBatch } from '../ts/index.js';
 
@@ -183,6 +183,32 @@ describe('process and worker lifecycle', { timeout: 60_000 }, () => {
     `);
     expect(r.signal).toBeNull();
     expect(r.status).toBe(7);
+  });
+
+  it('Ctrl-C (SIGINT) mid-stream ends the process cleanly, with and without a handler', async () => {
+    for (const handler of [true, false]) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `
+        import { RecordRing, TestProducer } from ${JSON.stringify(distIndex)};
+        ${handler ? "process.on('SIGINT', () => process.exit(130));" : ''}
+        let got = 0;
+        const ring = new RecordRing({ capacity: 4096, onRecords: (b) => {
+          if (got === 0) console.log('ready');
+          got += b.count;
+        } });
+        new TestProducer(ring, { count: 1e12, rate: 1e6 });
+      `], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+        if (out.includes('ready')) child.kill('SIGINT');
+      });
+      child.stderr.on('data', (d: Buffer) => { err += d; });
+      const [code, signal] = await new Promise<[number | null, string | null]>((res) => child.once('exit', (c, s) => res([c, s])));
+      expect(err).toBe('');
+      if (handler) expect([code, signal]).toEqual([130, null]);
+      else expect([code, signal]).toEqual([null, 'SIGINT']);
+    }
   });
 
   it('workers that load the addon and exit or are terminated mid-stream do not crash', () => {
