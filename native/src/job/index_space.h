@@ -16,8 +16,6 @@
 #include <string>
 #include <vector>
 
-static_assert(sizeof(void*) == 8, "64-bit only");
-
 namespace portflow::job {
 
 enum class ProbeKind : uint8_t { kTcp = 1, kUdp = 2 };
@@ -74,7 +72,8 @@ class IndexSpace {
 
  private:
   enum class SegType : uint8_t { kV4Range, kV4Block, kV6Range };
-  // 16 bytes: a lookup touches one cache line of this array, not three arrays.
+  // 16 bytes: the search and the mapping read this one array (IPv6 bases,
+  // rarely needed, live apart).
   struct Segment {
     uint64_t start;  // first host index of this segment
     uint32_t base;   // IPv4 first address, block index, or index into v6_bases_
