@@ -2,10 +2,12 @@
 // Scan-job figures (issue 15): time to build a /8 x all-ports job, memory as
 // the job grows, and indices mapped to (address, port) per second on one core.
 // Run after `pnpm --filter @portflow/scanner build`:
-//   node --expose-gc packages/scanner/scripts/bench-job.mjs [--json]
+//   node --expose-gc packages/scanner/scripts/bench-job.mjs [--json] [--large]
+// --large adds a target file of 1M random IPv4 addresses (parse, set, job,
+// and 5M probes pulled in random order across ~1M segments).
 // Prints figures, never pass/fail: thresholds belong to the benchmark suite.
 import { benchJobMap } from '@portflow/native';
-import { buildTargetSet, createScanJob, parsePorts, parseTargets } from '../dist/index.js';
+import { buildTargetSet, createScanJob, parsePorts, parseTargetFile, parseTargets } from '../dist/index.js';
 
 const json = process.argv.includes('--json');
 const gc = globalThis.gc ?? (() => {});
@@ -77,6 +79,29 @@ figures.job_benchMap_random_ns = median([1, 2, 3].map(() => job.benchMap(N)));
   if (sink === -1) console.log(sink);
 }
 
+if (process.argv.includes('--large')) {
+  const lines = [];
+  let x = 12345;
+  for (let i = 0; i < 1_000_000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    lines.push(`${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`);
+  }
+  const text = lines.join('\n');
+  const t0 = performance.now();
+  const tokens = parseTargetFile(text, 'large.txt');
+  const t1 = performance.now();
+  const set = buildTargetSet(tokens, parseTargets('10.0.0.0/8 *.*.*.1'));
+  const t2 = performance.now();
+  const j = createScanJob({ targets: set, ports: parsePorts('fast'), seed: 1n });
+  const t3 = performance.now();
+  const batch = j.createBatch(4096);
+  let pulled = 0;
+  const t4 = performance.now();
+  while (pulled < 5_000_000 && j.nextBatch(batch) > 0) pulled += batch.size;
+  const t5 = performance.now();
+  figures.large_file = { addresses: Number(set.size), segments: set.ipv4.length, parseMs: t1 - t0, buildSetMs: t2 - t1, buildJobMs: t3 - t2, pullNsPerProbe: ((t5 - t4) * 1e6) / pulled };
+}
+
 if (json) console.log(JSON.stringify(figures, null, 2));
 else {
   const f = figures;
@@ -87,4 +112,6 @@ else {
   console.log(`native map, natural order: ${f.native_map_natural_ns.toFixed(2)} ns/index (${(1000 / f.native_map_natural_ns).toFixed(1)} M/s)`);
   console.log(`job.benchMap (/8 x all, random): ${f.job_benchMap_random_ns.toFixed(2)} ns/index`);
   console.log(`JS nextBatch(4096) + markDoneRange + read port: ${f.js_nextBatch_markDone_read_port_ns.toFixed(2)} ns/probe (${(1000 / f.js_nextBatch_markDone_read_port_ns).toFixed(1)} M/s)`);
+  const l = f.large_file;
+  if (l) console.log(`1M-address file (${l.addresses} after exclusions, ${l.segments} segments) x fast ports: parse ${l.parseMs.toFixed(0)} ms, set ${l.buildSetMs.toFixed(0)} ms, job ${l.buildJobMs.toFixed(0)} ms, pull ${l.pullNsPerProbe.toFixed(0)} ns/probe`);
 }
