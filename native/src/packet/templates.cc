@@ -285,7 +285,10 @@ BuildStatus BuildNdpSolicit(uint8_t* out, size_t cap, const uint8_t src_mac[6], 
   return BuildStatus::kOk;
 }
 
+static bool IsIp(const Layout& l) { return l.family == 4 || l.family == 6; }
+
 void PatchDstAddr(uint8_t* pkt, const Layout& l, const uint8_t* addr) {
+  if (!IsIp(l)) return;  // ARP frames have no IP header to patch
   ChecksumDelta d;
   uint8_t* field = pkt + l.l3 + (l.family == 4 ? 16 : 24);
   const size_t n = l.family == 4 ? 4 : 16;
@@ -297,6 +300,7 @@ void PatchDstAddr(uint8_t* pkt, const Layout& l, const uint8_t* addr) {
 }
 
 void PatchSrcAddr(uint8_t* pkt, const Layout& l, const uint8_t* addr) {
+  if (!IsIp(l)) return;
   ChecksumDelta d;
   uint8_t* field = pkt + l.l3 + (l.family == 4 ? 12 : 8);
   const size_t n = l.family == 4 ? 4 : 16;
@@ -345,6 +349,7 @@ void PatchIpId(uint8_t* pkt, const Layout& l, uint16_t ip_id) {
 }
 
 void PatchTtl(uint8_t* pkt, const Layout& l, uint8_t ttl) {
+  if (!IsIp(l)) return;
   if (l.family == 6) {
     pkt[l.l3 + 7] = ttl;  // the hop limit is in no checksum
     return;
@@ -368,6 +373,7 @@ void PatchIcmpEcho(uint8_t* pkt, const Layout& l, uint16_t id, uint16_t seq) {
 
 void PatchSynProbe(uint8_t* pkt, const Layout& l, const uint8_t* dst_addr, uint16_t src_port, uint16_t dst_port,
                    uint32_t seq, uint32_t tsval, uint16_t ip_id) {
+  if (l.proto != kProtoTcp) return;  // a layout of anything but a TCP template
   ChecksumDelta tcp;
   uint8_t* ip = pkt + l.l3;
   uint8_t* t = pkt + l.l4;

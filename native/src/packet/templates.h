@@ -137,7 +137,8 @@ BuildStatus BuildArpRequest(uint8_t* out, size_t cap, const uint8_t src_mac[6], 
 // Neighbour solicitation to the target's solicited-node multicast group; always Ethernet-framed.
 BuildStatus BuildNdpSolicit(uint8_t* out, size_t cap, const uint8_t src_mac[6], const uint8_t src_ip[16], const uint8_t target_ip[16], Layout* layout);
 
-// In-place field changes with incremental checksum updates.
+// In-place field changes with incremental checksum updates. Each is a no-op on a layout it
+// does not apply to (an address patch on an ARP frame, a port patch on ICMP, ...).
 void PatchDstAddr(uint8_t* pkt, const Layout& layout, const uint8_t* addr);  // 4 or 16 bytes per layout.family
 void PatchSrcAddr(uint8_t* pkt, const Layout& layout, const uint8_t* addr);
 void PatchPorts(uint8_t* pkt, const Layout& layout, uint16_t src_port, uint16_t dst_port);

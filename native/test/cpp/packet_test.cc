@@ -192,6 +192,21 @@ TEST(udp_and_icmp_patches_equal_fresh_build) {
   }
 }
 
+TEST(patches_leave_frames_they_do_not_apply_to_untouched) {
+  uint8_t arp[64], copy[64];
+  Layout l;
+  const uint8_t mac[6] = {2, 0, 0, 0, 0, 1}, a[16] = {10, 0, 0, 1}, b[16] = {10, 0, 0, 2};
+  CHECK(BuildArpRequest(arp, sizeof arp, mac, a, b, &l) == BuildStatus::kOk);
+  std::memcpy(copy, arp, sizeof arp);
+  PatchDstAddr(arp, l, b);
+  PatchSrcAddr(arp, l, b);
+  PatchTtl(arp, l, 1);
+  PatchIpId(arp, l, 7);
+  PatchPorts(arp, l, 1, 2);
+  PatchSynProbe(arp, l, b, 1, 2, 3, 4, 5);
+  CHECK(std::memcmp(arp, copy, sizeof arp) == 0);
+}
+
 TEST(builders_refuse_what_cannot_be_built) {
   uint8_t small[40];
   Layout l;
