@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the addon with node-gyp against the system Node headers (/usr/include/node),
-// so nothing is downloaded. `rebuild` (the install script) configures from scratch;
-// `if-needed` (the build script) reconfigures only when binding.gyp is newer than the
-// generated Makefile and otherwise lets make rebuild what changed.
+// so nothing is downloaded. `if-needed` (the install and build scripts) configures when
+// there is no generated Makefile or binding.gyp is newer than it, and otherwise lets make
+// rebuild what changed, so a `pnpm install` in a shared checkout does not wipe a working
+// build; `rebuild` configures and builds from scratch.
 // Every node-gyp run holds /tmp/portflow-native-build.lock: several engineers (and turbo)
 // may build this directory at once, and node-gyp's clean step is not concurrency-safe.
 import { spawnSync } from 'node:child_process';
