@@ -78,6 +78,7 @@ export class RecordRing {
   #closed = false;
   #scheduled = false;
   #refs = 0;
+  readonly #afterDrain = new Set<() => void>();
 
   constructor(options: RecordRingOptions) {
     const { capacity, onRecords, maxPerWake = 65536, onError } = options ?? ({} as RecordRingOptions);
@@ -191,7 +192,6 @@ export class RecordRing {
     for (const fn of this.#afterDrain) fn();
   }
 
-  readonly #afterDrain = new Set<() => void>();
   /** @internal called after each doorbell-driven drain (producers use it to notice they are done). */
   onDrained(fn: () => void): () => void {
     this.#afterDrain.add(fn);
