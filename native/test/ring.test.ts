@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADDON_PATH, RECORD_SIZE, RecordKind, RecordRing, RingError, TestProducer, decodeRecord, type RecordBatch } from '../ts/index.js';
+import { DEFAULT_ADDON_PATH, RECORD_SIZE, RecordKind, RecordRing, RingError, TestProducer, decodeRecord, getBinding, type RecordBatch } from '../ts/index.js';
+import { nativeRingHandle } from '../ts/ring.js';
 
 const distIndex = new URL('../dist/index.js', import.meta.url).pathname;
 
@@ -132,6 +133,28 @@ describe('RecordRing', () => {
       tcp: { flags: 0x12, window: 65160, windowScale: 7, mss: 1460, seq: 2, ack: 0, optionSignature: 0x42953 },
     });
     expect(Math.abs(recs[0].timeMs - Date.now())).toBeLessThan(60_000);
+    ring.close();
+  });
+
+  it('decodes every record kind exactly as record.h writes it (the format contract)', () => {
+    const ring = new RecordRing({ capacity: 16 });
+    (getBinding() as unknown as { writeSampleRecords(h: object): void }).writeSampleRecords(nativeRingHandle(ring));
+    const recs: ReturnType<typeof decodeRecord>[] = [];
+    ring.drain((b) => { for (let k = 0; k < b.count; k++) recs.push(decodeRecord(b.view, (b.start + k) * RECORD_SIZE)); });
+    const t = 1700000000123.5;
+    expect(recs).toEqual([
+      { kind: 'TcpReply', family: 6, flags: 0x3d, port: 443, localPort: 40000, timeMs: t, addr: '2001:db8::1', ttl: 57, proto: 6, ipId: 0, echoedSend: 123456,
+        tcp: { flags: 0x12, window: 65535, windowScale: 7, mss: 1440, seq: 0x11111111, ack: 0x22222222, tsval: 0x33333333, optionSignature: 0x42953 } },
+      { kind: 'UdpReply', family: 4, flags: 0, port: 53, localPort: 40001, timeMs: t, addr: '192.0.2.7', ttl: 63, proto: 17, ipId: 4321, echoedSend: 0, count: 42 },
+      { kind: 'IcmpError', family: 4, flags: 0, port: 161, localPort: 40002, timeMs: t, addr: '192.0.2.8', ttl: 250, proto: 17, ipId: 77, echoedSend: 0,
+        icmp: { type: 3, code: 13, reporter: '198.51.100.1', quotedSeq: 0xdeadbeef } },
+      { kind: 'NeighborReply', family: 6, flags: 0x40, port: 0, localPort: 0, timeMs: t, addr: 'fe80::1', ttl: 255, proto: 0, ipId: 0, echoedSend: 0, mac: '02:00:00:00:00:09' },
+      { kind: 'NoAnswer', family: 4, flags: 0, port: 22, localPort: 40003, timeMs: t, addr: '192.0.2.9', ttl: 0, proto: 6, ipId: 0, echoedSend: 0, count: 2 },
+      { kind: 'RetriesSent', family: 0, flags: 0, port: 0, localPort: 0, timeMs: t, ttl: 0, proto: 0, ipId: 0, echoedSend: 0, count: 1000 },
+      { kind: 'Counters', family: 0, flags: 0, timeMs: t, counters: { producerId: 3, sent: 10, received: 5, retries: 2, overflow: 1, parseErrors: 0, kernelDrops: 4 } },
+      { kind: 'IcmpReply', family: 4, flags: 0, port: 0, localPort: 0, timeMs: t, addr: '192.0.2.10', ttl: 64, proto: 1, ipId: 0, echoedSend: 999,
+        icmp: { type: 0, code: 0, id: 7, seq: 9 } },
+    ]);
     ring.close();
   });
 

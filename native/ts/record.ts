@@ -38,19 +38,23 @@ export const RecordOffset = {
 
 const KIND_NAMES: Record<number, RecordKindName> = Object.fromEntries(Object.entries(RecordKind).map(([k, v]) => [v, k as RecordKindName]));
 
-/** A record decoded into an object: for tools and tests; hot paths read fields in place. */
+/**
+ * A record decoded into an object: for tools and tests; hot paths read fields in place.
+ * Counters records carry only kind, family, flags, timeMs and `counters` (their counters
+ * occupy the bytes the other kinds use for ports, TTL and the rest).
+ */
 export interface DecodedRecord {
   kind: RecordKindName | number;
   family: 0 | 4 | 6;
   flags: number;
-  port: number;
-  localPort: number;
   timeMs: number;
+  port?: number;
+  localPort?: number;
   addr?: string;
-  ttl: number;
-  proto: number;
-  ipId: number;
-  echoedSend: number;
+  ttl?: number;
+  proto?: number;
+  ipId?: number;
+  echoedSend?: number;
   tcp?: { flags: number; window: number; windowScale?: number; mss?: number; seq: number; ack: number; tsval?: number; optionSignature: number };
   icmp?: { type: number; code: number; reporter?: string; quotedSeq?: number; id?: number; seq?: number };
   mac?: string;
@@ -69,19 +73,26 @@ export function decodeRecord(view: DataView, off: number): DecodedRecord {
   const b = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   const kind = b[off + 1];
   const family = b[off + 2] as 0 | 4 | 6;
-  const r: DecodedRecord = {
-    kind: KIND_NAMES[kind] ?? kind,
-    family,
-    flags: b[off + 3],
-    port: view.getUint16(off + 4, true),
-    localPort: view.getUint16(off + 6, true),
-    timeMs: view.getFloat64(off + 8, true),
-    ttl: b[off + 48],
-    proto: b[off + 51],
-    ipId: view.getUint16(off + 54, true),
-    echoedSend: view.getUint32(off + 60, true),
-  };
+  const r: DecodedRecord = { kind: KIND_NAMES[kind] ?? kind, family, flags: b[off + 3], timeMs: view.getFloat64(off + 8, true) };
+  if (kind === RecordKind.Counters) {
+    r.counters = {
+      producerId: view.getUint16(off + 4, true),
+      sent: view.getFloat64(off + 16, true),
+      received: view.getFloat64(off + 24, true),
+      retries: view.getFloat64(off + 32, true),
+      overflow: view.getFloat64(off + 40, true),
+      parseErrors: view.getFloat64(off + 48, true),
+      kernelDrops: view.getFloat64(off + 56, true),
+    };
+    return r;
+  }
+  r.port = view.getUint16(off + 4, true);
+  r.localPort = view.getUint16(off + 6, true);
   if (family === 4 || family === 6) r.addr = bytesToIp(b, off + 16, family);
+  r.ttl = b[off + 48];
+  r.proto = b[off + 51];
+  r.ipId = view.getUint16(off + 54, true);
+  r.echoedSend = view.getUint32(off + 60, true);
   switch (kind) {
     case RecordKind.TcpReply: {
       const flags = r.flags;
@@ -111,17 +122,6 @@ export function decodeRecord(view: DataView, off: number): DecodedRecord {
     case RecordKind.NoAnswer:
     case RecordKind.RetriesSent:
       r.count = view.getUint32(off + 32, true);
-      break;
-    case RecordKind.Counters:
-      r.counters = {
-        producerId: view.getUint16(off + 4, true),
-        sent: view.getFloat64(off + 16, true),
-        received: view.getFloat64(off + 24, true),
-        retries: view.getFloat64(off + 32, true),
-        overflow: view.getFloat64(off + 40, true),
-        parseErrors: view.getFloat64(off + 48, true),
-        kernelDrops: view.getFloat64(off + 56, true),
-      };
       break;
   }
   return r;

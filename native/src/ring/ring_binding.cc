@@ -1,6 +1,7 @@
 #include "ring/ring_binding.h"
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <stdexcept>
@@ -318,6 +319,113 @@ Napi::Value RingNativeToNative(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(count) / secs);
 }
 
+// writeSampleRecords(ring): one record of every kind, written with the C++ offsets, so the
+// TypeScript decoder is tested against record.h itself. Only for tests; needs a ring with
+// no producer attached (this call is its producer for the duration).
+Napi::Value WriteSampleRecords(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<RecordRing> ring = RingFromJs(env, info[0]);
+  struct Once : OwnedThread {
+    void RequestStop() override {}
+    void Join() override {}
+  } self;
+  if (!ring->AttachProducer(&self)) throw Napi::Error::New(env, "writeSampleRecords: the ring already has a producer");
+  const double t = 1700000000123.5;
+  auto put = [&](auto&& fill) {
+    if (Record* r = ring->Claim()) {
+      fill(r->bytes);
+      ring->Commit();
+    }
+  };
+  auto v4 = [](uint8_t* at, uint8_t a, uint8_t b, uint8_t c, uint8_t d) { at[0] = a, at[1] = b, at[2] = c, at[3] = d; };
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kTcpReply, 6, t);
+    b[rec::kFlags] = record_flag::kDontFragment | record_flag::kHasTimestamps | record_flag::kHasMss | record_flag::kHasWindowScale | record_flag::kSackPermitted;
+    StoreLe<uint16_t>(b + rec::kPort, 443);
+    StoreLe<uint16_t>(b + rec::kLocalPort, 40000);
+    const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::memcpy(b + rec::kAddr, a6, 16);
+    StoreLe<uint32_t>(b + rec::kSeq, 0x11111111);
+    StoreLe<uint32_t>(b + rec::kAck, 0x22222222);
+    StoreLe<uint32_t>(b + rec::kTsval, 0x33333333);
+    StoreLe<uint32_t>(b + rec::kOptionSig, 0x42953);
+    b[rec::kTtl] = 57;
+    b[rec::kTcpFlags] = 0x12;
+    b[rec::kWindowScale] = 7;
+    b[rec::kProto] = 6;
+    StoreLe<uint16_t>(b + rec::kWindow, 65535);
+    StoreLe<uint16_t>(b + rec::kMss, 1440);
+    StoreLe<uint32_t>(b + rec::kEchoedSend, 123456);
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kUdpReply, 4, t);
+    StoreLe<uint16_t>(b + rec::kPort, 53);
+    StoreLe<uint16_t>(b + rec::kLocalPort, 40001);
+    v4(b + rec::kAddr, 192, 0, 2, 7);
+    StoreLe<uint32_t>(b + rec::kCount, 42);
+    b[rec::kTtl] = 63;
+    b[rec::kProto] = 17;
+    StoreLe<uint16_t>(b + rec::kIpId, 4321);
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kIcmpError, 4, t);
+    StoreLe<uint16_t>(b + rec::kPort, 161);
+    StoreLe<uint16_t>(b + rec::kLocalPort, 40002);
+    v4(b + rec::kAddr, 192, 0, 2, 8);
+    v4(b + rec::kReporter, 198, 51, 100, 1);
+    b[rec::kTtl] = 250;
+    b[rec::kIcmpType] = 3;
+    b[rec::kIcmpCode] = 13;
+    b[rec::kProto] = 17;
+    StoreLe<uint16_t>(b + rec::kIpId, 77);
+    StoreLe<uint32_t>(b + rec::kQuotedSeq, 0xdeadbeef);
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kNeighborReply, 6, t);
+    b[rec::kFlags] = record_flag::kNdp;
+    const uint8_t ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::memcpy(b + rec::kAddr, ll, 16);
+    const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x09};
+    std::memcpy(b + rec::kMac, mac, 6);
+    b[rec::kTtl] = 255;
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kNoAnswer, 4, t);
+    StoreLe<uint16_t>(b + rec::kPort, 22);
+    StoreLe<uint16_t>(b + rec::kLocalPort, 40003);
+    v4(b + rec::kAddr, 192, 0, 2, 9);
+    StoreLe<uint32_t>(b + rec::kCount, 2);
+    b[rec::kProto] = 6;
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kRetriesSent, 0, t);
+    StoreLe<uint32_t>(b + rec::kCount, 1000);
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kCounters, 0, t);
+    StoreLe<uint16_t>(b + rec::kProducerId, 3);
+    StoreLe<double>(b + rec::kCtrSent, 10);
+    StoreLe<double>(b + rec::kCtrReceived, 5);
+    StoreLe<double>(b + rec::kCtrRetries, 2);
+    StoreLe<double>(b + rec::kCtrOverflow, 1);
+    StoreLe<double>(b + rec::kCtrParseErrors, 0);
+    StoreLe<double>(b + rec::kCtrKernelDrops, 4);
+  });
+  put([&](uint8_t* b) {
+    BeginRecord(reinterpret_cast<Record*>(b), RecordKind::kIcmpReply, 4, t);
+    v4(b + rec::kAddr, 192, 0, 2, 10);
+    b[rec::kIcmpType] = 0;
+    b[rec::kProto] = 1;
+    StoreLe<uint16_t>(b + rec::kEchoId, 7);
+    StoreLe<uint16_t>(b + rec::kEchoSeq, 9);
+    StoreLe<uint32_t>(b + rec::kEchoedSend, 999);
+    b[rec::kTtl] = 64;
+  });
+  ring->Publish();
+  ring->DetachProducer(&self);
+  return env.Undefined();
+}
+
 // bench.threadCpuTimeNs(): CPU time of the calling thread (the JS main thread's cost of a drain).
 Napi::Value ThreadCpuTimeNs(const Napi::CallbackInfo& info) {
   timespec ts;
@@ -340,6 +448,7 @@ void InitRing(Napi::Env env, Napi::Object exports) {
   fmt.Set("version", kRecordVersion);
   fmt.Set("size", static_cast<double>(kRecordSize));
   exports.Set("recordFormat", fmt);
+  exports.Set("writeSampleRecords", Napi::Function::New(env, WriteSampleRecords, "writeSampleRecords"));
   Napi::Object bench = BenchObject(env, exports);
   bench.Set("ringNativeToNative", Napi::Function::New(env, RingNativeToNative, "ringNativeToNative"));
   bench.Set("threadCpuTimeNs", Napi::Function::New(env, ThreadCpuTimeNs, "threadCpuTimeNs"));
