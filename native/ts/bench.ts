@@ -5,7 +5,7 @@ import { RECORD_SIZE } from './record.js';
 import { RecordRing, TestProducer, type RecordBatch } from './ring.js';
 
 interface RingBenchBinding {
-  ringNativeToNative(records: number, capacity?: number): number;
+  ringNativeToNative(records: number, capacity?: number, batch?: number): number;
   threadCpuTimeNs(): number;
 }
 const ringBench = () => getBinding().bench as unknown as RingBenchBinding;
@@ -51,9 +51,9 @@ export const bench = {
   parse(count: number): number {
     return getBinding().bench.parse(count);
   },
-  /** Records per second through a ring between two native threads. */
-  ringNativeToNative(records: number, capacity = 65536): number {
-    return ringBench().ringNativeToNative(records, capacity);
+  /** Records per second through a ring between two native threads, published every `batch` records. */
+  ringNativeToNative(records: number, capacity = 65536, batch = 256): number {
+    return ringBench().ringNativeToNative(records, capacity, batch);
   },
   /** CPU time of the calling thread in ns (CLOCK_THREAD_CPUTIME_ID). */
   threadCpuTimeNs(): number {
