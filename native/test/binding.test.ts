@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -21,9 +21,10 @@ describe('loading the addon', () => {
   });
 
   it('a file that is not an addon is ERR_NATIVE_INVALID', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'pf-native-')), 'bogus.node');
+    const dir = mkdtempSync(join(tmpdir(), 'pf-native-'));
+    const path = join(dir, 'bogus.node');
     writeFileSync(path, 'not an ELF file');
-    const err = (() => { try { loadBinding(path); } catch (e) { return e; } })() as NativeLoadError;
+    const err = (() => { try { loadBinding(path); } catch (e) { return e; } finally { rmSync(dir, { recursive: true, force: true }); } })() as NativeLoadError;
     expect(err.code).toBe('ERR_NATIVE_INVALID');
     expect(err.message).not.toContain('\n');
   });
