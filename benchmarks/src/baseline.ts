@@ -15,18 +15,19 @@ export function loadBaseline(): Baseline {
 }
 
 export function saveBaseline(b: Baseline): void {
-  b.note = 'Guarded same-run ratios (ours ÷ peer) per machine class; tolerance = min(1.0, max(0.20, 3 × the spread measured across processes)). Regenerate with `pnpm bench --update-baseline`.';
+  b.note = 'Guarded same-run ratios (ours ÷ peer) per machine class; tolerance = min(1.0, max(0.50, 3 × the spread measured across processes)). Regenerate with `pnpm bench --update-baseline`.';
   writeFileSync(FILE, `${JSON.stringify(b, null, 2)}\n`);
 }
 
 /**
- * A ratio fails only above value × (1 + tolerance). The floor of 20% covers
- * what we saw between quiet runs; three times the measured cross-process
- * spread covers noisier ones. A real 3× regression is far outside either.
+ * A ratio fails only above value × (1 + tolerance). The floor of 50% covers
+ * what same-run ratios did on these shared two-core machines between runs
+ * (20–40% swings under load from other processes); three times the measured
+ * cross-process spread covers noisier ratios. Capped at 100%, so a real 3×
+ * regression always fails.
  */
 export function toleranceFor(spread: number): number {
-  // Capped at 100%: a 3× regression must fail whatever spread a noisy baseline run saw.
-  return Math.min(1.0, Math.max(0.2, 3 * spread));
+  return Math.min(1.0, Math.max(0.5, 3 * spread));
 }
 
 /**

@@ -39,8 +39,8 @@ describe('report', () => {
   });
 
   it('derives tolerances from the measured spread, with a floor', () => {
-    expect(toleranceFor(0.01)).toBe(0.2);
-    expect(toleranceFor(0.1)).toBeCloseTo(0.3);
+    expect(toleranceFor(0.01)).toBe(0.5);
+    expect(toleranceFor(0.2)).toBeCloseTo(0.6);
     expect(toleranceFor(0.9)).toBe(1.0);
   });
 
