@@ -62,7 +62,7 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     // onCreate hands us the subscriber before replay runs, so replayed overflow is counted on it.
-    bus._add(filter, (e) => this.#push(e), { replay: options.replay }, () => this.#end(), (s) => {
+    bus._add(filter, (e) => this.#push(e), { replay: options.replay }, () => this.#finish(), (s) => {
       this.#sub = s;
     });
     if (options.signal) {
@@ -167,15 +167,11 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
 
   /** End after what is already queued. */
   close(): void {
-    this.#end();
+    this.#finish();
   }
 
   [Symbol.asyncIterator](): this {
     return this;
-  }
-
-  #end(): void {
-    this.#finish();
   }
 
   #abort(): void {
