@@ -282,7 +282,8 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
     if (path) cookie = Cookie(cfg_.key, flow);
     src_port = static_cast<uint16_t>(cfg_.port_first + cookie % cfg_.port_count);
   } else if (path) {
-    cookie = Cookie(cfg_.key, flow);  // ICMP: ports 0 in the flow
+    flow.dst_port = dst_port;  // ICMP: source port 0, destination port = the request's type
+    cookie = Cookie(cfg_.key, flow);
   }
   if (!path) {
     no_route_.fetch_add(1, std::memory_order_relaxed);
