@@ -51,11 +51,14 @@ class Pacer {
       tokens_ = std::min(tokens_, 1.0);
       last_ns_ = now_ns;
     }
-    // The bucket holds one batch: ~1 ms of packets, at least one.
-    const double burst = std::max(1.0, rate * 1e-3);
-    tokens_ = std::min(burst, tokens_ + static_cast<double>(now_ns - last_ns_) * rate * 1e-9);
+    // A batch is ~1 ms of packets (at least one). The bucket holds a few batches, so time
+    // lost oversleeping or in a slow send is made up at once instead of lowering the rate,
+    // while a stall (window full, paused) releases at most ~4 ms of packets in a burst.
+    const double batch = std::max(1.0, rate * 1e-3);
+    const double cap = std::max(2.0, rate * 4e-3);
+    tokens_ = std::min(cap, tokens_ + static_cast<double>(now_ns - last_ns_) * rate * 1e-9);
     last_ns_ = now_ns;
-    const double want = std::min(burst, static_cast<double>(max));
+    const double want = std::min(batch, static_cast<double>(max));
     if (tokens_ + 1e-9 < want) {
       *wait_ns = static_cast<uint64_t>(std::ceil((want - tokens_) / rate * 1e9));
       if (*wait_ns == 0) *wait_ns = 1;

@@ -1,9 +1,10 @@
 // Runs one ProbeEngine inside a lab's scanner namespace (spawned there by the lab tests and
 // bench-send.mjs) and prints one JSON object on stdout: every reply and outcome record
 // (decoded), the counters, and what the optional pause step measured.
-// Input (JSON on stdin): { targets: { v4: [addr], v6: [addr] }, ports: [[kind, first, last]],
+// Input (JSON on stdin): { targets: { v4: [addr], v6: [addr], v4Range?: [first, last] }, ports: [[kind, first, last]],
 //   options: ProbeEngineOptions without job (link, rate, ...), natural?, seed?,
 //   pause?: { afterMs, forMs, counter: [cmd, ...args] } }
+//   countOnly?, rateSamples?: [{ setRate?, waitMs }], stopAfterMs?
 // stderr gets "READY" once the engine has started (the test may then forge packets).
 import { execFileSync } from 'node:child_process';
 import { ProbeEngine, RECORD_SIZE, RecordKind, decodeRecord, ipToBytes } from '../../dist/index.js';
@@ -16,8 +17,13 @@ const input = JSON.parse(await new Promise((resolve) => {
 }));
 
 // Job layout: one range segment per address (sorted, IPv4 first), as index_space.h reads them.
-function segments(v4, v6) {
+// v4Range: one [first, last] IPv4 range instead of single addresses (benchmarks).
+function segments(v4, v6, v4Range) {
   const words = [];
+  if (v4Range) {
+    const [a, b] = v4Range.map((x) => ipToBytes('v4Range', x).readUInt32BE(0));
+    words.push(4, 0, 0, 0, 0, a, 0, 0, 0, b);
+  }
   const v4n = [...new Set(v4)].map((a) => ipToBytes('v4', a).readUInt32BE(0)).sort((a, b) => a - b);
   for (const n of v4n) words.push(4, 0, 0, 0, 0, n, 0, 0, 0, n);
   const v6b = [...new Set(v6)].map((a) => ipToBytes('v6', a)).sort(Buffer.compare);
@@ -29,7 +35,7 @@ function segments(v4, v6) {
 }
 
 const job = {
-  segments: segments(input.targets.v4 ?? [], input.targets.v6 ?? []),
+  segments: segments(input.targets.v4 ?? [], input.targets.v6 ?? [], input.targets.v4Range),
   blockBits: new Uint32Array(0),
   ports: new Uint32Array(input.ports.flat()),
   seed: BigInt(input.seed ?? 7),
@@ -41,6 +47,14 @@ const job = {
 
 const replies = [];
 const outcomes = [];
+// countOnly (benchmarks): count records by kind, decode nothing.
+const kinds = {};
+const countAll = (b) => {
+  for (let k = 0; k < b.count; k++) {
+    const kind = b.bytes[(b.start + k) * RECORD_SIZE + 1];
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+};
 let retriesSent = 0;
 let countersRecords = 0;
 const decodeAll = (list) => (b) => {
@@ -64,7 +78,7 @@ const decodeAll = (list) => (b) => {
 
 const opts = input.options;
 if (opts.udpPayloads) opts.udpPayloads = new Map(opts.udpPayloads.map(([p, hex]) => [p, Buffer.from(hex, 'hex')]));
-const engine = new ProbeEngine({ ...opts, job, onReplies: decodeAll(replies), onOutcomes: decodeAll(outcomes) });
+const engine = new ProbeEngine({ ...opts, job, onReplies: input.countOnly ? countAll : decodeAll(replies), onOutcomes: input.countOnly ? countAll : decodeAll(outcomes) });
 const t0 = performance.now();
 engine.start();
 process.stderr.write('READY\n');
@@ -101,4 +115,4 @@ if (input.stopAfterMs !== undefined) {
 }
 await engine.done;
 const wallMs = performance.now() - t0;
-process.stdout.write(JSON.stringify({ replies, outcomes, retriesSent, countersRecords, counters: engine.counters(), state: engine.state, pause, rates, wallMs }) + '\n');
+process.stdout.write(JSON.stringify({ replies, outcomes, kinds, retriesSent, countersRecords, counters: engine.counters(), state: engine.state, pause, rates, wallMs }) + '\n');
