@@ -192,7 +192,7 @@ void Engine::NoAnswer(uint8_t family, const uint8_t* dst, uint16_t dst_port, uin
                       uint32_t probes) {
   Record* r = outcomes_->Claim();  // a full ring counts the record as overflow
   if (r == nullptr) return;
-  BeginRecord(r, RecordKind::kNoAnswer, family, WallClockMs());
+  BeginRecord(r, RecordKind::kNoAnswer, family, batch_time_ms_);  // one clock read per batch
   uint8_t* b = r->bytes;
   StoreLe<uint16_t>(b + rec::kPort, dst_port);
   StoreLe<uint16_t>(b + rec::kLocalPort, src_port);
@@ -388,6 +388,7 @@ void Engine::Run() {
   uint64_t next_pos = job_.high_water();
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t now = MonotonicNs();
+    batch_time_ms_ = WallClockMs();
     DrainAnswered(now);
     double rate;
     if (meter_.Sample(now, sent_.load(std::memory_order_relaxed), &rate)) achieved_rate_.store(rate, std::memory_order_relaxed);
@@ -397,7 +398,7 @@ void Engine::Run() {
     }
     if (pending_retries_ > 0) {
       if (Record* r = outcomes_->Claim()) {
-        BeginRecord(r, RecordKind::kRetriesSent, 0, WallClockMs());
+        BeginRecord(r, RecordKind::kRetriesSent, 0, batch_time_ms_);
         StoreLe<uint32_t>(r->bytes + rec::kCount, static_cast<uint32_t>(pending_retries_));
         outcomes_->Commit();
       }

@@ -161,6 +161,7 @@ class Engine : public OwnedThread {
   uint64_t pending_retries_ = 0;
   uint64_t last_counters_ns_ = 0;
   uint16_t ip_id_ = 1;
+  double batch_time_ms_ = 0;  // wall clock of the current loop, for records
 
   std::thread thread_;
   std::mutex join_mu_;
