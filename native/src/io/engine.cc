@@ -161,7 +161,7 @@ void Engine::DrainAnswered(uint64_t now_ns) {
   size_t n = answered_.Available();
   for (size_t i = 0; i < n; ++i) {
     const AnsweredProbe& a = answered_.Peek(i);
-    FlowKey k;
+    ProbeKey k;
     k.family = a.family;
     k.proto = a.proto;
     k.dst_port = a.dst_port;
@@ -232,7 +232,7 @@ void Engine::WriteCounters() {
 }
 
 bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
-  FlowKey k;
+  ProbeKey k;
   k.family = p.family;
   std::memcpy(k.dst, p.addr, 16);
   ProbeType type = ProbeType::kSyn;

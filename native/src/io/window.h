@@ -17,19 +17,19 @@
 
 namespace portflow::io {
 
-struct FlowKey {
+struct ProbeKey {
   uint8_t family = 4;
   uint8_t proto = 6;
   uint16_t dst_port = 0;  // ICMP: the request's type (8 / 13 / 128), so echo and timestamp differ
   uint8_t dst[16] = {};
 
-  bool operator==(const FlowKey& o) const {
+  bool operator==(const ProbeKey& o) const {
     return family == o.family && proto == o.proto && dst_port == o.dst_port && std::memcmp(dst, o.dst, 16) == 0;
   }
 };
 
 struct InFlight {
-  FlowKey key;
+  ProbeKey key;
   uint64_t position = 0;  // in the job's sequence
   uint64_t sent_ns = 0;   // last send, CLOCK_MONOTONIC
   uint32_t cookie = 0;
@@ -60,7 +60,7 @@ class Window {
   InFlight& at(int32_t i) { return pool_[static_cast<size_t>(i)]; }
 
   // A new entry for `key` (not already present: a job never repeats a flow). -1 if full.
-  int32_t Insert(const FlowKey& key) {
+  int32_t Insert(const ProbeKey& key) {
     if (free_.empty()) return -1;
     const int32_t e = free_.back();
     free_.pop_back();
@@ -77,7 +77,7 @@ class Window {
     return e;
   }
 
-  int32_t Find(const FlowKey& key) const {
+  int32_t Find(const ProbeKey& key) const {
     for (uint32_t s = Hash(key) & mask_;; s = (s + 1) & mask_) {
       const int32_t e = index_[s];
       if (e < 0) return -1;
@@ -145,7 +145,7 @@ class Window {
     uint32_t generation;
   };
 
-  static uint32_t Hash(const FlowKey& k) {
+  static uint32_t Hash(const ProbeKey& k) {
     uint64_t a, b;
     std::memcpy(&a, k.dst, 8);
     std::memcpy(&b, k.dst + 8, 8);

@@ -24,8 +24,8 @@ using namespace portflow::io;
 
 namespace {
 
-FlowKey Key(uint32_t host, uint16_t port) {
-  FlowKey k;
+ProbeKey Key(uint32_t host, uint16_t port) {
+  ProbeKey k;
   k.family = 4;
   k.proto = 6;
   k.dst_port = port;
