@@ -115,6 +115,9 @@ function portsOf(host: string) {
   return { open: find('listener'), closed: find('kernel-closed'), dropped: find('rule-drop'), prohibited: find('rule-admin-prohibited') };
 }
 
+/** The first routed target host (not the router) of a family. */
+const target = (family: 4 | 6) => lab.truth().discovery.routed.find((a) => a.includes(':') === (family === 6) && lab.truth().host(a)?.role === 'target')!;
+
 const tcpFlagsOf = (rs: Rec[], addr: string, port: number) => rs.filter((r) => r.kind === 'TcpReply' && r.addr === addr && r.port === port).map((r) => r.tcpFlags);
 
 describe.skipIf(!!skip)('probe engine in the standard lab', () => {
@@ -128,9 +131,8 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
   });
 
   labIt('SYNs over IPv4 and IPv6: SYN-ACK, RST, NoAnswer and ICMP admin-prohibited, matched by cookie', async () => {
-    const live = lab.truth().discovery.routed;
-    const h4 = live.find((a) => !a.includes(':'))!;
-    const h6 = live.find((a) => a.includes(':') && lab.truth().host(a))!;
+    const h4 = target(4);
+    const h6 = target(6);
     const p4 = portsOf(h4);
     const p6 = portsOf(h6);
     const ports = [...new Set([...Object.values(p4), ...Object.values(p6)])].sort((a, b) => a - b);
@@ -154,8 +156,60 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
     expect(out.state).toBe('done');
   });
 
+  labIt('raw IP layer (the fallback): the same SYNs through IP_HDRINCL / IPV6_HDRINCL sockets', async () => {
+    const h4 = target(4);
+    const h6 = target(6);
+    const p4 = portsOf(h4);
+    const p6 = portsOf(h6);
+    const ports = [...new Set([p4.open, p4.closed, p6.open, p6.closed])].sort((a, b) => a - b);
+    const out = await runChild({ targets: { v4: [h4], v6: [h6] }, ports: ports.map((p) => [1, p, p]), options: baseOptions({ link: { ...plan, layer: 'ip' }, maxRetries: 0 }) });
+    for (const [h, p] of [[h4, p4], [h6, p6]] as const) {
+      expect(tcpFlagsOf(out.replies, h, p.open)).toEqual([0x12]);
+      expect(tcpFlagsOf(out.replies, h, p.closed).map((f) => f! & 0x04)).toEqual([0x04]);
+    }
+    expect(out.counters.sendErrors).toBe(0);
+  });
+
+  labIt('UDP: a DNS query gets its answer, a closed port an ICMP port unreachable, the source port carries the cookie', async () => {
+    const h4 = target(4);
+    const t = lab.truth();
+    let closed = 0;
+    for (let p = 1; p < 1024 && !closed; p++) if (t.expect(h4, 'udp', p).cause === 'kernel-closed') closed = p;
+    // A DNS query for "lab." type A (the lab's responder answers DNS messages only).
+    const dns = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x6c, 0x61, 0x62, 0, 0, 1, 0, 1]);
+    const out = await runChild({
+      targets: { v4: [h4] },
+      ports: [[2, Math.min(53, closed), Math.min(53, closed)], [2, Math.max(53, closed), Math.max(53, closed)]],
+      options: { ...baseOptions({ mode: 'udp', maxRetries: 1 }), udpPayloads: [[53, dns.toString('hex')]] as never },
+    });
+    const udp = out.replies.filter((r) => r.kind === 'UdpReply');
+    expect(udp.map((r) => [r.addr, r.port])).toEqual([[h4, 53]]);
+    const icmp = out.replies.filter((r) => r.kind === 'IcmpError');
+    expect(icmp.map((r) => [r.addr, r.port, r.icmpType, r.icmpCode])).toEqual([[h4, closed, 3, 3]]);
+    expect(out.outcomes.filter((r) => r.kind === 'NoAnswer')).toEqual([]);
+    expect(out.counters.matched).toBe(2);
+  });
+
+  labIt('discovery: ICMP echo (v4, v6), ICMP timestamp, TCP SYN to 443 and TCP ACK to 80; a silent address gets nothing', async () => {
+    const h4 = target(4);
+    const h6 = target(6);
+    const silent = '10.20.1.250';
+    expect(lab.truth().isLive(silent)).toBe(false);
+    const discovery = [{ method: 'icmp-echo' }, { method: 'icmp-timestamp' }, { method: 'tcp-syn' }, { method: 'tcp-ack' }] as const;
+    const out = await runChild({ targets: { v4: [h4, silent], v6: [h6] }, ports: [[1, 1, 4]], options: baseOptions({ mode: 'discovery', discovery: [...discovery], maxRetries: 0 }) });
+    const from = (h: string) => out.replies.filter((r) => r.addr === h).map((r) => (r.kind === 'TcpReply' ? `tcp ${r.port} ${r.tcpFlags! & 0x04 ? 'rst' : 'syn-ack'}` : `icmp ${r.icmpType}`)).sort();
+    const t = lab.truth();
+    const syn443 = t.expect(h4, 'tcp', 443).state === 'open' ? 'syn-ack' : 'rst';
+    expect(from(h4)).toEqual([`icmp 0`, `icmp 14`, `tcp 443 ${syn443}`, 'tcp 80 rst'].sort());
+    const syn443v6 = t.expect(h6, 'tcp', 443).state === 'open' ? 'syn-ack' : 'rst';
+    expect(from(h6)).toEqual([`icmp 129`, `tcp 443 ${syn443v6}`, 'tcp 80 rst'].sort());
+    // ICMPv6 has no timestamp request: final at once with 0 probes; the silent host: 1 each.
+    const none = out.outcomes.filter((r) => r.kind === 'NoAnswer').map((r) => `${r.addr} ${r.proto} ${r.count}`).sort();
+    expect(none).toEqual([`${h6} 1 0`, `${silent} 1 1`, `${silent} 1 1`, `${silent} 6 1`, `${silent} 6 1`].sort());
+  });
+
   labIt('forged replies with wrong cookies are rejected as strays', async () => {
-    const h4 = lab.truth().discovery.routed.find((a) => !a.includes(':'))!;
+    const h4 = target(4);
     const { dropped, open } = portsOf(h4);
     const forged = 20;
     // From the router's namespace (on the path, as an off-path forger would need to be):
@@ -197,8 +251,6 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
   labIt('pause stops the sender: the router counts no probe while paused', async () => {
     await nft(['-f', '-'], `table inet pfprobe {\n chain pre {\n  type filter hook prerouting priority -300;\n  tcp flags & (syn | ack) == syn tcp sport ${SOURCE_PORTS.first}-${SOURCE_PORTS.first + SOURCE_PORTS.count - 1} counter comment "syn"\n }\n}\n`);
     try {
-      const silent = lab.targets.silent;
-      void silent;
       const h4 = lab.truth().discovery.routed.filter((a) => !a.includes(':'));
       const out = await runChild({
         targets: { v4: h4 },
@@ -223,7 +275,7 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
   });
 
   labIt('retries go only to unanswered probes (SYNs per port counted at the router)', async () => {
-    const h4 = lab.truth().discovery.routed.find((a) => !a.includes(':'))!;
+    const h4 = target(4);
     const p = portsOf(h4);
     const rules = Object.entries(p)
       .map(([name, port]) => `  ip daddr ${h4} tcp dport ${port} tcp flags & (syn | ack) == syn counter comment "${name}"`)
