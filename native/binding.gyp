@@ -13,7 +13,10 @@
         "src/ring/ring_binding.cc",
         "src/ring/test_producer.cc",
         "src/job/index_space.cc",
-        "src/job/job_binding.cc"
+        "src/job/job_binding.cc",
+        "src/io/bpf.cc",
+        "src/io/softnet.cc",
+        "src/io/capture.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
