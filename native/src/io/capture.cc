@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -56,6 +57,35 @@ const CaptureConfig& Validate(const CaptureConfig& c) {
 }
 
 void PutAddr(uint8_t* at, uint8_t family, const uint8_t* addr) { std::memcpy(at, addr, family == 6 ? 16 : 4); }
+
+// The TSval option of the TCP probe an ICMP error quotes (Linux quotes the whole SYN), i.e.
+// our send clock; 0 when the quote is too short or has no timestamp option. Bounds-checked
+// against the captured length like the parser.
+uint32_t QuotedTsval(const uint8_t* frame, size_t len, const ParsedPacket& p) {
+  size_t ip = p.payload_offset;  // an ICMP error's payload is the quoted IP header
+  if (ip >= len) return 0;
+  size_t l4;
+  if (p.quoted.family == 4) {
+    l4 = ip + static_cast<size_t>(frame[ip] & 0x0f) * 4;
+  } else {
+    if (len - ip < kIpv6HeaderLen || frame[ip + 6] != kProtoTcp) return 0;  // no extension headers walked here
+    l4 = ip + kIpv6HeaderLen;
+  }
+  if (l4 + kTcpHeaderLen > len) return 0;
+  const size_t end = std::min(len, l4 + static_cast<size_t>(frame[l4 + 12] >> 4) * 4);
+  for (size_t i = l4 + kTcpHeaderLen; i < end;) {
+    const uint8_t kind = frame[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= end || frame[i + 1] < 2) break;
+    if (kind == 8 && frame[i + 1] == 10 && i + 10 <= end) return LoadBe32(frame + i + 2);
+    i += frame[i + 1];
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -121,6 +151,7 @@ bool ReplyMatcher::Process(const uint8_t* frame, size_t len, bool checksum_not_r
     return false;
   }
   frame_ = frame;
+  frame_len_ = len;
   const bool discovery = config_.mode == kModeDiscovery;
   if (p.is_arp) return discovery ? Neighbor(p, time_ms) : Stray();
   if (p.family == 0 || p.fragment || !Ours(p.family, p.dst)) return Stray();
@@ -252,7 +283,10 @@ bool ReplyMatcher::IcmpError(const ParsedPacket& p, uint8_t flags, double time_m
   b[rec::kIcmpCode] = p.icmp_code;
   b[rec::kProto] = q.proto;
   StoreLe<uint16_t>(b + rec::kIpId, p.ip_id);
-  if (q.has_seq) StoreLe<uint32_t>(b + rec::kQuotedSeq, q.seq);
+  if (q.has_seq) {
+    StoreLe<uint32_t>(b + rec::kQuotedSeq, q.seq);
+    StoreLe<uint32_t>(b + rec::kEchoedSend, QuotedTsval(frame_, frame_len_, p));
+  }
   replies_->Commit();
   return true;
 }

@@ -117,6 +117,7 @@ class ReplyMatcher {
   RecentFlows recent_;
   ParsedPacket parsed_;
   const uint8_t* frame_ = nullptr;  // the frame being processed (payload reads)
+  size_t frame_len_ = 0;
 };
 
 class Capture : public OwnedThread {

@@ -486,6 +486,7 @@ TEST(icmp_errors_match_by_the_quoted_probe) {
       CHECK_EQ(b[rec::kIcmpCode], code);
       CHECK_EQ(b[rec::kProto], kProtoTcp);
       CHECK_EQ(b[rec::kTtl], 250);
+      CHECK_EQ(LoadLe<uint32_t>(b + rec::kEchoedSend), 777u);  // the quoted SYN's TSval: our send clock
       // The same error again: duplicate. One quoting another seq: stray.
       CHECK(!h.Feed(IcmpPacket(router, ours, type, code, 0, probe, 250)));
       CHECK_EQ(h.dups(), 1u);
@@ -501,6 +502,7 @@ TEST(icmp_errors_match_by_the_quoted_probe) {
       auto shortq = TcpPacket(ours, target, 62003, 25, c3, 0, tcp_flag::kSyn);
       shortq.resize((v6 ? kIpv6HeaderLen : kIpv4HeaderLen) + 8);
       CHECK(h.Feed(IcmpPacket(router, ours, type, code, 0, shortq, 250)));
+      CHECK_EQ(LoadLe<uint32_t>(h.Last() + rec::kEchoedSend), 0u);
       CHECK_EQ(h.matched(), 2u);
     }
     // UDP probe quoted: port unreachable from the target itself.
