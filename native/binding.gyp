@@ -16,7 +16,11 @@
         "src/job/job_binding.cc",
         "src/io/sender.cc",
         "src/io/engine.cc",
-        "src/io/probe_engine_binding.cc"
+        "src/io/probe_engine_binding.cc",
+        "src/io/bpf.cc",
+        "src/io/softnet.cc",
+        "src/io/capture.cc",
+        "src/io/capture_test_binding.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Lab tests: root only (network namespaces), one file at a time in one worker, behind the
-// machine-wide lab lock taken in global setup (so waiting for it never eats a test timeout).
+// Lab tests: root only (network namespaces, packet sockets), one file at a time in one
+// worker, behind the machine-wide lab lock taken in global setup.
 export default defineConfig({
   test: {
     include: ['test/lab/**/*.lab.test.ts'],

@@ -5,6 +5,7 @@
 
 #include "bench/bench_binding.h"
 #include "common/env_threads.h"
+#include "io/capture_test_binding.h"
 #include "io/probe_engine_binding.h"
 #include "job/job_binding.h"
 #include "packet/packet_binding.h"
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitRing(env, exports);
   portflow::InitJob(env, exports);
   portflow::InitProbeEngine(env, exports);
+  portflow::io::InitCaptureTest(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }
