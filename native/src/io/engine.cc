@@ -4,7 +4,12 @@
 #include <cstring>
 #include <ctime>
 
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
 #include "ring/record.h"
@@ -24,6 +29,17 @@ uint32_t MillisSinceMidnightUt() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint32_t>((ts.tv_sec % 86400) * 1000 + ts.tv_nsec / 1000000);
+}
+
+// Whether frames on `interface` carry an Ethernet header (Ethernet and loopback do; tun,
+// and other layer-3 devices do not): what the capture must parse on an 'ip' layer link.
+bool EthernetFramed(const std::string& interface) {
+  Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  if (s.get() < 0 || interface.size() >= sizeof ifr.ifr_name) return true;
+  std::memcpy(ifr.ifr_name, interface.c_str(), interface.size());
+  if (ioctl(s.get(), SIOCGIFHWADDR, &ifr) != 0) return true;
+  return ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER || ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK;
 }
 
 }  // namespace
@@ -104,6 +120,22 @@ Engine::Engine(EngineConfig cfg, std::shared_ptr<RecordRing> replies, std::share
   low_water_.store(cfg_.position, std::memory_order_relaxed);
   high_water_.store(cfg_.position, std::memory_order_relaxed);
   sockets_ = std::make_unique<SendSockets>(cfg_.ethernet, cfg_.interface, cfg_.ifindex, cfg_.has_v4, cfg_.has_v6);
+  if (cfg_.capture) {
+    CaptureConfig cc;
+    cc.interface = cfg_.interface;
+    cc.ethernet = cfg_.ethernet || EthernetFramed(cfg_.interface);
+    if (cfg_.has_v4) cc.src_v4 = cfg_.src_v4;
+    if (cfg_.has_v6) cc.src_v6 = cfg_.src_v6;
+    cc.port_first = cfg_.port_first;
+    cc.port_count = cfg_.port_count;
+    cc.mode = static_cast<uint8_t>(cfg_.mode);
+    cc.key = cfg_.key;
+    try {
+      capture_ = std::make_unique<Capture>(cc, replies_, &answered_);
+    } catch (const CaptureError& e) {
+      throw SocketError(e.err, e.what());
+    }
+  }
 }
 
 Engine::~Engine() {
@@ -113,6 +145,13 @@ Engine::~Engine() {
 
 void Engine::Start() {
   if (started_.exchange(true)) return;
+  if (capture_) {
+    try {
+      capture_->Start();  // reading before the first probe leaves
+    } catch (const CaptureError& e) {
+      throw SocketError(e.err, e.what());
+    }
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -123,6 +162,7 @@ void Engine::Join() {
     stop_.store(true, std::memory_order_relaxed);
     thread_.join();
   }
+  if (capture_) capture_->Stop();  // joins; the object stays for its counters
   sockets_.reset();
   joined_ = true;
 }
@@ -133,6 +173,16 @@ EngineCounters Engine::counters() const {
   c.probes = probes_sent_.load(std::memory_order_relaxed);
   c.retries = retries_.load(std::memory_order_relaxed);
   c.ring_overflows = outcomes_->overflow() + replies_->overflow();
+  if (capture_) {
+    const CaptureCounters& k = capture_->counters();
+    c.received = k.received.load(std::memory_order_relaxed);
+    c.matched = k.matched.load(std::memory_order_relaxed);
+    c.duplicates = k.duplicates.load(std::memory_order_relaxed);
+    c.strays = k.strays.load(std::memory_order_relaxed);
+    c.kernel_drops = k.kernel_drops.load(std::memory_order_relaxed);
+    c.softnet_drops = k.softnet_drops.load(std::memory_order_relaxed);
+    c.answered_full = k.answered_full.load(std::memory_order_relaxed);
+  }
   c.send_backpressure = send_counters_.backpressure.load(std::memory_order_relaxed);
   c.send_errors = send_counters_.errors.load(std::memory_order_relaxed);
   c.no_route = no_route_.load(std::memory_order_relaxed);
@@ -223,11 +273,15 @@ void Engine::WriteCounters() {
   uint8_t* b = r->bytes;
   StoreLe<uint16_t>(b + rec::kProducerId, kSenderProducerId);
   StoreLe<double>(b + rec::kCtrSent, static_cast<double>(sent_.load(std::memory_order_relaxed)));
-  StoreLe<double>(b + rec::kCtrReceived, 0);
+  const CaptureCounters* k = capture_ ? &capture_->counters() : nullptr;
+  const auto get = [k](const std::atomic<uint64_t> CaptureCounters::*f) {
+    return k ? static_cast<double>((k->*f).load(std::memory_order_relaxed)) : 0.0;
+  };
+  StoreLe<double>(b + rec::kCtrReceived, get(&CaptureCounters::received));
   StoreLe<double>(b + rec::kCtrRetries, static_cast<double>(retries_.load(std::memory_order_relaxed)));
-  StoreLe<double>(b + rec::kCtrOverflow, static_cast<double>(outcomes_->overflow()));
-  StoreLe<double>(b + rec::kCtrParseErrors, 0);
-  StoreLe<double>(b + rec::kCtrKernelDrops, 0);
+  StoreLe<double>(b + rec::kCtrOverflow, static_cast<double>(outcomes_->overflow() + replies_->overflow()));
+  StoreLe<double>(b + rec::kCtrParseErrors, get(&CaptureCounters::parse_errors));
+  StoreLe<double>(b + rec::kCtrKernelDrops, get(&CaptureCounters::kernel_drops));
   outcomes_->Commit();
 }
 
@@ -485,6 +539,8 @@ void Engine::Run() {
       SleepUntilNs(now + (until - now < kMaxSleepNs ? until - now : kMaxSleepNs));
     }
   }
+  // Capture stops reading now; Join() (JS thread) joins it before `done` resolves.
+  if (capture_) capture_->RequestStop();
   double rate;
   if (meter_.Sample(MonotonicNs(), sent_.load(std::memory_order_relaxed), &rate)) achieved_rate_.store(rate, std::memory_order_relaxed);
   WriteCounters();

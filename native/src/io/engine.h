@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/owned_thread.h"
+#include "io/capture.h"
 #include "io/cookie.h"
 #include "io/next_hop.h"
 #include "io/pacer.h"
@@ -26,14 +27,6 @@
 #include "ring_buffer.h"
 
 namespace portflow::io {
-
-// What the capture thread tells the sender: a reply matched this probe's flow (written in
-// the probe's direction; ICMP probes carry their request type in dst_port).
-struct AnsweredProbe {
-  uint8_t family, proto;
-  uint16_t src_port, dst_port;
-  uint8_t dst[16];
-};
 
 enum class EngineMode : uint8_t { kSyn = 0, kUdp = 1, kDiscovery = 2 };
 enum class ProbeType : uint8_t { kSyn, kUdp, kIcmpEcho, kIcmpTimestamp, kAck };
@@ -86,7 +79,7 @@ class EngineConfigError : public std::runtime_error {
 
 struct EngineCounters {
   uint64_t sent, probes, retries, received, matched, duplicates, strays, ring_overflows, kernel_drops, softnet_drops,
-      send_backpressure, send_errors, no_route, low_water, high_water, in_flight;
+      send_backpressure, send_errors, no_route, answered_full, low_water, high_water, in_flight;
   double achieved_rate;
 };
 
@@ -139,7 +132,8 @@ class Engine : public OwnedThread {
   Window window_;
   Pacer pacer_;
   RateMeter meter_;
-  SpscRing<AnsweredProbe> answered_;
+  SpscRing<AnsweredProbe> answered_;  // capture → sender: flows answered
+  std::unique_ptr<Capture> capture_;
 
   // Templates built once; Craft copies and patches them.
   uint8_t syn_tmpl_[2][128] = {};

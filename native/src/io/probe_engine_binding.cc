@@ -176,12 +176,8 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
       Dispose();
       ThrowCode(env, "ERR_PROBE_ENGINE_OPTION", e.what());
     }
-    if (!replies_->AttachProducer(engine_.get())) {
-      Dispose();
-      ThrowCode(env, "ERR_PROBE_ENGINE_RING", "ProbeEngine: the replies ring already has a producer");
-    }
+    // The sender produces outcomes; the capture attaches itself to replies when it starts.
     if (!outcomes_->AttachProducer(engine_.get())) {
-      replies_->DetachProducer(engine_.get());
       Dispose();
       ThrowCode(env, "ERR_PROBE_ENGINE_RING", "ProbeEngine: the outcomes ring already has a producer");
     }
@@ -207,7 +203,6 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
       engine_->RequestStop();
       engine_->Join();
       if (attached_) {
-        replies_->DetachProducer(engine_.get());
         outcomes_->DetachProducer(engine_.get());
         attached_ = false;
       }
@@ -231,7 +226,12 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     if (!engine_) ThrowCode(info.Env(), "ERR_PROBE_ENGINE_STATE", "ProbeEngine: stopped; create a new engine");
     // Referenced while running: the process stays up until the engine is done or stopped.
     if (has_tsfn_) tsfn_.Ref(info.Env());
-    engine_->Start();
+    try {
+      engine_->Start();
+    } catch (const io::SocketError& e) {
+      if (has_tsfn_) tsfn_.Unref(info.Env());
+      ThrowCode(info.Env(), e.err == EPERM ? "EPERM" : "ERR_PROBE_ENGINE_SOCKET", e.what());
+    }
     return info.Env().Undefined();
   }
   Napi::Value Pause(const Napi::CallbackInfo& info) {
@@ -253,12 +253,12 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     io::EngineCounters c = engine_ ? engine_->counters() : counters_at_stop_;
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-    if (out.ElementLength() < 17) throw Napi::RangeError::New(info.Env(), "counters: need 17 slots");
+    if (out.ElementLength() < 18) throw Napi::RangeError::New(info.Env(), "counters: need 18 slots");
     double* d = out.Data();
-    const double v[17] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
+    const double v[18] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
                           double(c.duplicates), double(c.strays), double(c.ring_overflows), double(c.kernel_drops),
                           double(c.softnet_drops), double(c.send_backpressure), double(c.low_water), double(c.high_water),
-                          double(c.in_flight), c.achieved_rate, double(c.send_errors), double(c.no_route)};
+                          double(c.in_flight), c.achieved_rate, double(c.send_errors), double(c.no_route), double(c.answered_full)};
     std::memcpy(d, v, sizeof v);
     return info.Env().Undefined();
   }
