@@ -2,7 +2,8 @@
 // window (open addressing, backward-shift deletion, stale timeouts), the pacer's token
 // bucket on a simulated clock, next-hop selection, and the engine itself on loopback
 // (raw IP sockets; skipped with a reason without CAP_NET_RAW): retries only for probes
-// nobody answered, NoAnswer counts, and a start/stop loop that must not leak.
+// nobody answered, NoAnswer counts, and a start/stop loop (with and without the capture
+// thread) that must not leak.
 #include <arpa/inet.h>
 
 #include <chrono>
@@ -289,6 +290,7 @@ TEST(engine_start_stop_loop_joins_and_frees_everything) {
   for (int i = 0; i < 40; ++i) {
     EngineConfig c = LoopbackConfig(8, 1000);
     c.rate = i % 2 ? 1e9 : 20000;
+    c.capture = i % 2 == 0;  // the capture thread (on lo) started and joined with the sender
     auto replies = std::make_shared<RecordRing>(256), outcomes = std::make_shared<RecordRing>(256);
     auto e = std::make_unique<Engine>(c, replies, outcomes, [] {});
     if (i % 3 != 0) e->Start();
