@@ -7,6 +7,7 @@
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,11 +21,17 @@ namespace portflow::io {
 
 namespace {
 
-int64_t NowNs() {
+int64_t ClockNs(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+// Pacing and deadlines.
+int64_t NowNs() { return ClockNs(CLOCK_MONOTONIC); }
+// Latency: the kernel stamps received frames (SO_TIMESTAMPNS) in CLOCK_REALTIME, so sends
+// are stamped on that clock too, just before sendto(). On veth a reply can be queued
+// before sendto() even returns; reading it later must not add our own delay.
+int64_t WallNs() { return ClockNs(CLOCK_REALTIME); }
 
 thread_local int last_errnum = 0;
 
@@ -65,6 +72,7 @@ class PacketSocket {
     int one = 1;
     // Our own requests never match the filter; skipping outgoing frames saves the copy.
     (void)::setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    if (::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) return Errno("SO_TIMESTAMPNS", errno);
     addr_.sll_family = AF_PACKET;
     addr_.sll_protocol = htons(ETH_P_ALL);
     addr_.sll_ifindex = static_cast<int>(ifindex);
@@ -124,9 +132,11 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
   }
 
   std::vector<int64_t> last_sent(n, 0);
+  std::vector<int64_t> prev_sent(n, 0);  // the try before the last: a reply stamped before the resend answers it
   std::vector<uint8_t> answered(n, 0);
   size_t answered_count = 0;
   uint8_t rx[2048];
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(timespec))];
   ParsedPacket p;
   ParseOptions popts;
   popts.verify_checksums = false;
@@ -134,13 +144,27 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
   // Reads every queued reply; returns an error text or empty.
   auto read_replies = [&]() -> std::string {
     for (;;) {
-      const ssize_t got = ::recv(sock.fd(), rx, sizeof(rx), 0);
+      iovec iov{rx, sizeof(rx)};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      const ssize_t got = ::recvmsg(sock.fd(), &msg, 0);
       if (got < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
         if (errno == EINTR) continue;
-        return Errno("recv(AF_PACKET)", errno);
+        return Errno("recvmsg(AF_PACKET)", errno);
       }
-      const int64_t now = NowNs();
+      int64_t now = 0;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+          timespec ts;
+          std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+          now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+        }
+      }
+      if (now == 0) now = WallNs();
       stats->received++;
       if (ParsePacket(rx, static_cast<size_t>(got), popts, &p) != ParseError::kNone) continue;
       const uint8_t* mac = nullptr;
@@ -160,7 +184,8 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
       NeighborAnswer a;
       a.index = it->second;
       std::memcpy(a.mac, mac, 6);
-      a.latency_ms = static_cast<double>(now - last_sent[it->second]) / 1e6;
+      const int64_t sent_at = now >= last_sent[it->second] || prev_sent[it->second] == 0 ? last_sent[it->second] : prev_sent[it->second];
+      a.latency_ms = static_cast<double>(now - sent_at) / 1e6;
       answers->push_back(a);
     }
   };
@@ -195,9 +220,13 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
       for (; allowed > 0 && at < round.size(); at++) {
         const uint32_t i = round[at];
         if (answered[i]) continue;  // answered during this round (a late reply to the last)
+        const int64_t previous = last_sent[i];
+        prev_sent[i] = previous;
+        last_sent[i] = WallNs();
         const ssize_t s = ::sendto(sock.fd(), &frames[i * kFrameCap], frame_len[i], 0,
                                    reinterpret_cast<const sockaddr*>(&sock.addr()), sizeof(sockaddr_ll));
         if (s < 0) {
+          last_sent[i] = previous;  // not sent after all
           if (errno == ENOBUFS || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             if (!blocked_since) blocked_since = NowNs();
             else if (NowNs() - blocked_since > kBackpressureLimitNs) return Errno("sendto(AF_PACKET): the send queue stayed full", errno);
@@ -206,7 +235,6 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
           return Errno("sendto(AF_PACKET)", errno);
         }
         blocked_since = 0;
-        last_sent[i] = NowNs();
         stats->sent++;
         sent_in_round++;
         allowed--;
