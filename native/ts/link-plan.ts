@@ -41,16 +41,11 @@ export interface PlanLinkOptions {
   sourceV6?: string;
 }
 
-export interface LinkRoute {
-  prefix: string;
-  mac: string | null;
-  /** The route's gateway; with `mac: null` its MAC is not known yet (listed in `unresolved`). */
-  gateway?: string;
-}
+/** One route of a plan; `gateway` with `mac: null`: the gateway's MAC is not known yet. */
+export type LinkRoute = LinkPlan['routes'][number];
 
 /** planLink()'s answer: a LinkPlan plus what is still missing. */
 export type PlannedLink = LinkPlan & {
-  routes: LinkRoute[];
   /**
    * Next hops with no neighbour entry (ethernet only): gateways of the plan's routes and
    * the kernel's lookups, and on-link targets given as single addresses. Resolve them
@@ -432,7 +427,7 @@ export function applyNeighbors<P extends LinkPlan>(plan: P, resolved: ReadonlyAr
   const mac = new Map<string, string>();
   for (const n of plan.neighbors) mac.set(canonicalIp(n.address), n.mac);
   for (const n of resolved) mac.set(canonicalIp(n.address), n.mac);
-  const routes = (plan.routes as LinkRoute[]).map((r) =>
+  const routes = plan.routes.map((r) =>
     r.gateway !== undefined && r.mac === null && mac.has(r.gateway) ? { ...r, mac: mac.get(r.gateway) ?? null } : r,
   );
   const out = { ...plan, routes, neighbors: [...mac].map(([address, m]) => ({ address, mac: m })) } as P & { unresolved?: string[] };

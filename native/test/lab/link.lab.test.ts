@@ -6,6 +6,12 @@ import { startLab, type Lab } from '@portflow/testnet';
 import { fileURLToPath } from 'node:url';
 import type { PlannedLink, ResolvedNeighbor } from '../../ts/index.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    labSkipReason: string;
+  }
+}
+
 const skip = inject('labSkipReason');
 const labIt = skip ? it.skip : it;
 if (skip) console.log(`[native lab] skipped: ${skip}`);
