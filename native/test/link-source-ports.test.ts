@@ -114,6 +114,14 @@ describe('reserveSourcePorts (on a fake procfs)', () => {
     else expect(r.status).toBe(how === 'throw' ? 1 : 0);
   });
 
+  it('does not stand aside for another library hook that follows the same protocol', () => {
+    const root = fakeProc({ reserved: '8080\n' });
+    const r = run(root, 'SIGTERM-other-hook');
+    expect(r.signal).toBe('SIGTERM');
+    expect(r.stdout).toContain('other hook');
+    expect(readFileSync(join(root, 'sys/net/ipv4/ip_local_reserved_ports'), 'utf8').trim()).toBe('8080');
+  });
+
   it('stands aside when the application owns the signal', () => {
     const root = fakeProc({ reserved: '8080\n' });
     const r = run(root, 'SIGTERM-owned');

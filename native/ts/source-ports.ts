@@ -192,16 +192,32 @@ function onUncaught(): void {
   if (process.listenerCount('uncaughtException') === 0) undoAll();
 }
 
+/**
+ * Marks a signal listener of a library that follows the signal protocol (act only when
+ * no application listener exists, then remove itself and re-raise). Two such libraries
+ * (say the logger and a port reservation) must not each see the other as "the
+ * application" and both stand aside, leaving the signal ignored: each counts only
+ * unmarked listeners. Shared by name (Symbol.for), so no package imports another for it.
+ */
+export const EXIT_HOOK_MARK = Symbol.for('portflow.exitHook');
+
+function applicationListeners(signal: NodeJS.Signals): number {
+  return process.listeners(signal).filter((l) => !(l as unknown as Record<symbol, unknown>)[EXIT_HOOK_MARK]).length;
+}
+
 function onSignal(signal: NodeJS.Signals): void {
-  // Only when ours is the only listener left: restore, step aside, and let the signal
-  // end the process as it would have. Otherwise the application owns the signal.
-  if (process.listenerCount(signal) !== 1) return;
+  // Only when no application listens: restore, step aside, and let the signal end the
+  // process as it would have (other marked hooks of this emit do the same; the first
+  // re-raised signal ends it). Otherwise the application owns the signal.
+  if (applicationListeners(signal) > 0) return;
   undoAll();
   uninstall();
   process.kill(process.pid, signal);
 }
 
-const signalListeners = new Map<NodeJS.Signals, () => void>(SIGNALS.map((s) => [s, () => onSignal(s)]));
+const signalListeners = new Map<NodeJS.Signals, () => void>(
+  SIGNALS.map((s) => [s, Object.assign(() => onSignal(s), { [EXIT_HOOK_MARK]: true })]),
+);
 
 function install(): void {
   if (installed) return;

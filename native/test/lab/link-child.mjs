@@ -5,7 +5,7 @@
 //   node link-child.mjs resolve '{"plan":{...},"addresses":[...],"options":{...},"apply":true}'
 //                                                             -> {plan, resolved, ms, applied}
 //   node link-child.mjs privilege                             -> {ok: true}
-//   node link-child.mjs reserve <procRoot> <exit|throw|SIGTERM|SIGINT|SIGHUP|SIGTERM-owned>
+//   node link-child.mjs reserve <procRoot> <exit|throw|SIGTERM|SIGINT|SIGHUP|SIGTERM-owned|SIGTERM-other-hook>
 // Errors are printed as {"error": {name, code, message, ...}} with exit status 0.
 import { applyNeighbors, checkRawPrivilege, planLink, reserveSourcePorts, resolveNeighbors } from '../../dist/index.js';
 import { readFileSync } from 'node:fs';
@@ -35,7 +35,16 @@ try {
     print(`reserved ${readFileSync(file, 'utf8').trim()}`);
     if (how === 'exit') process.exit(0);
     if (how === 'throw') setImmediate(() => { throw new Error('boom'); });
-    else if (how === 'SIGTERM-owned') {
+    else if (how === 'SIGTERM-other-hook') {
+      // Another library following the same protocol (marked): neither stands aside.
+      const hook = Object.assign(() => {
+        print('other hook');
+        process.removeListener('SIGTERM', hook);
+        process.kill(process.pid, 'SIGTERM');
+      }, { [Symbol.for('portflow.exitHook')]: true });
+      process.on('SIGTERM', hook);
+      process.kill(process.pid, 'SIGTERM');
+    } else if (how === 'SIGTERM-owned') {
       process.on('SIGTERM', () => {
         print('app handler');
         process.exit(3);
