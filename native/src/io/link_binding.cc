@@ -91,6 +91,22 @@ class SnapshotWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    // A dump the kernel marks interrupted (NLM_F_DUMP_INTR: a table changed meanwhile)
+    // is read again from the start, a bounded number of times.
+    for (int attempt = 0; attempt < 3; attempt++) {
+      Snapshot();
+      if (error_.errnum != EAGAIN) return;
+    }
+  }
+
+  void Snapshot() {
+    error_ = netlink::Error{};
+    missing_interface_ = false;
+    lookups_.clear();
+    links_.clear();
+    addrs_.clear();
+    routes_.clear();
+    neighbors_.clear();
     netlink::Socket nl;
     if (!Check(nl.Open())) return;
     std::vector<netlink::LinkInfo> all_links;
