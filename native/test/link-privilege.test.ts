@@ -49,4 +49,14 @@ describe('raw privilege', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ error: { name: 'PrivilegeError', code: 'EPERM', message: RAW_PRIVILEGE_MESSAGE } });
   });
+
+  // A plan on loopback dressed as Ethernet: without CAP_NET_RAW the socket is refused
+  // before anything is sent (and with it, nothing would leave lo).
+  const fakePlan = { interface: 'lo', ifindex: 1, layer: 'ethernet', srcMac: '02:00:00:00:00:01', srcV4: '127.0.0.1', srcV6: null, routes: [], neighbors: [], mtu: 65536 };
+  const resolveArgv = withoutNetRaw([CHILD, 'resolve', JSON.stringify({ plan: fakePlan, addresses: ['127.0.0.2'], options: { timeoutMs: 50, retries: 0 } })]);
+  it.runIf(resolveArgv !== undefined)('resolveNeighbors rejects with PrivilegeError in a process without CAP_NET_RAW', () => {
+    const [cmd, ...args] = resolveArgv!;
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(r.stdout)).toEqual({ error: { name: 'PrivilegeError', code: 'EPERM', message: RAW_PRIVILEGE_MESSAGE } });
+  });
 });
