@@ -92,7 +92,15 @@ describe('assemblePlan', () => {
       { address: '10.0.0.1', mac: '02:00:00:00:00:01' },
       { address: '10.0.0.8', mac: '02:00:00:00:00:08' },
     ]);
-    expect(plan.unresolved.sort()).toEqual(['10.0.0.3', 'fe80::1']);
+    // 172.16.0.0/16 (via 10.0.0.3) and ::/0 (via fe80::1) carry no target: not needed.
+    expect(plan.unresolved).toEqual([]);
+    const wide = assemblePlan({ targets: [] }, [parseTarget('172.16.0.0/12'), parseTarget('2001:db8::/32')], {
+      ...snap,
+      lookups: [lookup('172.16.0.1', 4, '10.0.0.1', '10.0.0.2'), lookup('172.31.255.254', 4, '10.0.0.1', '10.0.0.2'), lookup('2001:db8::1', 4, null, '2001:db8::2'), lookup('2001:db8:ffff:ffff:ffff:ffff:ffff:fffe', 4, 'fe80::1', '2001:db8::2')],
+    });
+    // The /12 holds 172.16.0.0/16 (via 10.0.0.3) and more (the default route, known MAC);
+    // the /32 is partly outside the on-link /64, so the default via fe80::1 is needed.
+    expect(wide.unresolved.sort()).toEqual(['10.0.0.3', 'fe80::1']);
   });
 
   it('lists a single on-link target without a neighbour entry as unresolved', () => {
@@ -154,12 +162,12 @@ describe('applyNeighbors', () => {
     const targets = [parseTarget('192.0.2.0/24'), parseTarget('10.0.0.50')];
     const snap = snapshot({ lookups: [lookup('192.0.2.1', 4, '10.0.0.3', '10.0.0.2'), lookup('192.0.2.254', 4, '10.0.0.3', '10.0.0.2'), lookup('10.0.0.50', 4, null, '10.0.0.2')] });
     const plan = assemblePlan({ targets: [] }, targets, snap);
-    expect(plan.unresolved.sort()).toEqual(['10.0.0.3', '10.0.0.50', 'fe80::1']);
+    expect(plan.unresolved.sort()).toEqual(['10.0.0.3', '10.0.0.50']);
     const next = applyNeighbors(plan, [{ address: '10.0.0.3', mac: '02:00:00:00:00:03' }, { address: '10.0.0.50', mac: '02:00:00:00:00:50' }]);
     expect(next.routes.find((r) => r.prefix === '172.16.0.0/16')).toEqual({ prefix: '172.16.0.0/16', mac: '02:00:00:00:00:03', gateway: '10.0.0.3' });
     expect(next.neighbors).toContainEqual({ address: '10.0.0.50', mac: '02:00:00:00:00:50' });
-    expect(next.unresolved).toEqual(['fe80::1']);
-    expect(plan.unresolved).toHaveLength(3);  // the input plan is unchanged
+    expect(next.unresolved).toEqual([]);
+    expect(plan.unresolved).toHaveLength(2);  // the input plan is unchanged
   });
 });
 

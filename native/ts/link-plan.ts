@@ -47,8 +47,9 @@ export type LinkRoute = LinkPlan['routes'][number];
 /** planLink()'s answer: a LinkPlan plus what is still missing. */
 export type PlannedLink = LinkPlan & {
   /**
-   * Next hops with no neighbour entry (ethernet only): gateways of the plan's routes and
-   * the kernel's lookups, and on-link targets given as single addresses. Resolve them
+   * Next hops with no neighbour entry (ethernet only): gateways the targets use (of the
+   * kernel's lookups, and of routes that are the longest match for part of a target),
+   * and on-link targets given as single addresses. Resolve them
    * with resolveNeighbors() and fold the answers in with applyNeighbors().
    */
   unresolved: string[];
@@ -95,6 +96,9 @@ export interface ParsedTarget {
   /** A single address (not a CIDR or range). */
   single: boolean;
   representatives: string[];
+  /** First and last address as integers. */
+  first: bigint;
+  last: bigint;
 }
 
 function toBig(b: Uint8Array): bigint {
@@ -127,7 +131,8 @@ export function parseTarget(text: string, field = 'targets'): ParsedTarget {
   if (fam === 4 || fam === 6) {
     if (text.includes('%')) throw new LinkPlanError('ERR_LINK_OPTION', `${field}: "${text}" has a zone index; give the address without %zone and pass \`interface\``, { field });
     const a = canonicalIp(text);
-    return { text, family: fam, single: true, representatives: [a] };
+    const v = toBig(ipToBytes(field, text));
+    return { text, family: fam, single: true, representatives: [a], first: v, last: v };
   }
   const slash = text.indexOf('/');
   if (slash > 0) {
@@ -146,7 +151,7 @@ export function parseTarget(text: string, field = 'targets'): ParsedTarget {
     const lo = last - first >= 3n ? first + 1n : first;
     const hi = last - first >= 3n ? last - 1n : last;
     const reps = lo === hi ? [fromBig(lo, family)] : [fromBig(lo, family), fromBig(hi, family)];
-    return { text, family, single: len === bits, representatives: reps };
+    return { text, family, single: len === bits, representatives: reps, first, last };
   }
   const dash = text.indexOf('-');
   if (dash > 0) {
@@ -159,7 +164,7 @@ export function parseTarget(text: string, field = 'targets'): ParsedTarget {
       const hi = toBig(ipToBytes(field, b));
       if (hi < lo) throw new LinkPlanError('ERR_LINK_OPTION', `${field}: "${text}" ends before it starts; write the lower address first`, { field });
       const reps = lo === hi ? [fromBig(lo, family)] : [fromBig(lo, family), fromBig(hi, family)];
-      return { text, family, single: lo === hi, representatives: reps };
+      return { text, family, single: lo === hi, representatives: reps, first: lo, last: hi };
     }
   }
   throw new LinkPlanError('ERR_LINK_OPTION', `${field}: "${text}" is not an address, CIDR or range; ${targetHelp}`, { field });
@@ -279,11 +284,30 @@ export function assemblePlan(options: PlanLinkOptions, targets: ParsedTarget[], 
     }
     seen.set(prefix, { route, priority: r.priority, len: r.dstLen, family: r.family });
   }
-  const routes = [...seen.values()]
-    .sort((a, b) => b.len - a.len || a.family - b.family || a.priority - b.priority)
-    .map((s) => s.route);
+  const sorted = [...seen.values()].sort((a, b) => b.len - a.len || a.family - b.family || a.priority - b.priority);
+  const routes = sorted.map((s) => s.route);
   if (layer === 'ethernet') {
-    for (const r of routes) if (r.gateway !== undefined && r.mac === null) unresolved.add(r.gateway);
+    // A gateway is needed when its route is some target's longest match: the route overlaps
+    // the target, and no longer prefix holds all of the overlap (conservative: a part
+    // covered by several longer routes still counts).
+    const span = (r: (typeof sorted)[number]): [bigint, bigint] => {
+      const bits = BigInt(r.family === 4 ? 32 : 128);
+      const host = bits - BigInt(r.len);
+      const first = (toBig(ipToBytes('route', r.route.prefix.split('/')[0])) >> host) << host;
+      return [first, first + (1n << host) - 1n];
+    };
+    const spans = sorted.map(span);
+    sorted.forEach((r, i) => {
+      if (r.route.gateway === undefined || r.route.mac !== null) return;
+      const [a, b] = spans[i];
+      const used = targets.some((t) => {
+        if (t.family !== r.family || t.last < a || t.first > b) return false;
+        const lo = t.first > a ? t.first : a;
+        const hi = t.last < b ? t.last : b;
+        return !sorted.some((o, j) => o.family === r.family && o.len > r.len && spans[j][0] <= lo && hi <= spans[j][1]);
+      });
+      if (used) unresolved.add(r.route.gateway);
+    });
     for (const l of lookups) {
       if (l.gateway !== null) {
         const gw = canonicalIp(l.gateway);

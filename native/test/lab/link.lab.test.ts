@@ -78,15 +78,35 @@ describe('planLink in a lab', () => {
     const lens = p.routes.map((r) => Number(r.prefix.split('/')[1]));
     const byFamily = (six: boolean) => lens.filter((_, i) => p.routes[i].prefix.includes(':') === six);
     for (const l of [byFamily(false), byFamily(true)]) expect(l).toEqual([...l].sort((a, b) => b - a));
+    const v6 = p.routes.filter((r) => r.prefix.includes(':') && r.gateway !== undefined);
+    expect(v6.length).toBeGreaterThan(0);
+    for (const r of v6) expect(r.mac).toBe(routerMac);
     expect(p.neighbors).toContainEqual({ address: lab.router.onLink4, mac: routerMac });
-    expect(p.unresolved.filter((a) => !a.includes(':'))).toEqual([]);
+    expect(p.neighbors).toContainEqual({ address: lab.router.onLink6, mac: routerMac });
+    expect(p.unresolved).toEqual([]);
   });
 
-  labIt('plans on-link targets: an on-link route with no MAC, neighbours by their own MAC', async () => {
+  labIt('plans on-link targets: an on-link route with no MAC, known neighbours by their own MAC', async () => {
     const p = await plan({ targets: [lab.onLink.ipv4!, lab.onLink.ipv6!] });
     expect(p).toMatchObject({ interface: lab.scanner.interface, layer: 'ethernet', unroutable: [] });
     expect(p.routes).toContainEqual({ prefix: lab.onLink.ipv4, mac: null });
     expect(p.routes).toContainEqual({ prefix: lab.onLink.ipv6, mac: null });
+    // A host the kernel has just talked to is a neighbour with its own MAC; one it has
+    // not is unresolved (single on-link addresses only; on-link CIDRs are left to discovery).
+    await flushNeighbours();
+    const [host4, host6] = [lab.onLink.live.find((a) => !a.includes(':') && a !== lab.router.onLink4)!, lab.onLink.live.find((a) => a.includes(':') && a !== lab.router.onLink6)!];
+    await sh(lab.scanner.namespace, 'ping', ['-c', '1', '-W', '2', host4]);
+    const hostNs = lab.namespaces.find((n) => /-o\d+$/.test(n))!;
+    const hostMac = await macOf(hostNs, host4).catch(async () => {
+      for (const ns of lab.namespaces.filter((n) => /-o\d+$/.test(n))) {
+        const mac = await macOf(ns, host4).catch(() => undefined);
+        if (mac) return mac;
+      }
+      throw new Error(`no namespace holds ${host4}`);
+    });
+    const q = await plan({ targets: [host4, host6] });
+    expect(q.neighbors).toContainEqual({ address: host4, mac: hostMac });
+    expect(q.unresolved).toEqual([host6]);
   });
 
   labIt('plans loopback as layer ip', async () => {
