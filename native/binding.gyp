@@ -20,7 +20,11 @@
         "src/io/bpf.cc",
         "src/io/softnet.cc",
         "src/io/capture.cc",
-        "src/io/capture_test_binding.cc"
+        "src/io/capture_test_binding.cc",
+        "src/io/netlink.cc",
+        "src/io/neighbors.cc",
+        "src/io/privilege.cc",
+        "src/io/link_binding.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

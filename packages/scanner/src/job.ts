@@ -154,6 +154,7 @@ export class ScanJob {
   /** The resume positions this job was restored from (fromJSON), if any. */
   readonly resumedFrom: { readonly lowWater: number; readonly highWater: number } | undefined;
   private readonly native: NativeJob;
+  private readonly layout: JobLayout;
   private scratch: ProbeBatch | undefined;
 
   /** Prefer createScanJob / ScanJob.fromJSON. */
@@ -191,7 +192,7 @@ export class ScanJob {
     this.order = order;
     this.shard = { index: shardIndex, count: shardCount };
     this.resumedFrom = resumedFrom;
-    this.native = new NativeJob({
+    this.layout = {
       ...layoutOf(targets),
       ports: portLayout(ports),
       seed: this.seed,
@@ -199,7 +200,25 @@ export class ScanJob {
       shardIndex,
       shardCount,
       position,
-    });
+    };
+    this.native = new NativeJob(this.layout);
+  }
+
+  /**
+   * The native layout of this job starting at `position` (default lowWater): a probe
+   * engine walks its own copy of the job from there, in the same order.
+   */
+  jobLayout(position: number = this.lowWater): JobLayout {
+    checkCount('position', position, 0, this.length);
+    return { ...this.layout, position };
+  }
+
+  /**
+   * Index of a probe given as address bytes (4 for IPv4, 16 for IPv6, read from
+   * offset 0), for engines that decode addresses from records; -1 when not in the job.
+   */
+  indexOfBytes(family: 4 | 6, address: Uint8Array, port: number, protocol: PortProtocol): number {
+    return this.native.indexOf(family, address, port, protocol === 'udp' ? ProbeKind.udp : ProbeKind.tcp);
   }
 
   /** Size of the whole index space (all shards). */
