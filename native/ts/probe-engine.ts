@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { getBinding } from './binding.js';
 import { ipToBytes, macToBytes } from './address.js';
 import { NativeError } from './errors.js';
+import { toPrivilegeError } from './privilege.js';
 import { RecordRing, nativeRingHandle, type RecordBatch } from './ring.js';
 import type {
   DiscoveryProbe,
@@ -200,7 +201,7 @@ export class ProbeEngine implements ProbeEngineLike {
       this.replies.close();
       this.outcomes.close();
       const e = err as { code?: string; option?: string; message: string };
-      if (e.code === 'EPERM') throw new NativeError('EPERM', e.message, { cause: err });
+      if (e.code === 'EPERM' || e.code === 'EACCES') throw toPrivilegeError(err);  // PrivilegeError, a NativeError with code 'EPERM'
       if (typeof e.code === 'string' && e.code.startsWith('ERR_PROBE_ENGINE')) throw new ProbeEngineError(e.code, e.message, e.option, { cause: err });
       throw err;
     }

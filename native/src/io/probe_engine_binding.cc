@@ -5,6 +5,7 @@
 
 #include "common/env_threads.h"
 #include "io/engine.h"
+#include "io/privilege.h"
 #include "ring/ring_binding.h"
 
 namespace portflow {
@@ -153,6 +154,8 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsObject() || !info[3].IsFunction())
       throw Napi::TypeError::New(env, "ProbeEngine: expects (options, replies, outcomes, onFinished)");
+    // Without CAP_NET_RAW: code 'EPERM' and the fixes, before any socket or thread exists.
+    io::ThrowIfNoRawPrivilege(env);
     EngineConfig cfg = ReadConfig(info[0].As<Napi::Object>());
     replies_ = RingFromJs(env, info[1]);
     outcomes_ = RingFromJs(env, info[2]);

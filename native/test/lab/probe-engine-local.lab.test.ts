@@ -57,7 +57,7 @@ describe.skipIf(!!skip)('ProbeEngine as root', () => {
     const r = spawnSync('setpriv', ['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
     const out = JSON.parse(r.stdout.trim()) as { name: string; code: string; message: string };
     expect(out.code).toBe('EPERM');
-    expect(out.name).toBe('NativeError');
+    expect(out.name).toBe('PrivilegeError');  // a NativeError
     expect(out.message).toMatch(/CAP_NET_RAW/);
     expect(out.message).toMatch(/root/);
     expect(out.message).toMatch(/setcap cap_net_raw\+ep/);
