@@ -3,8 +3,8 @@
 // between two network namespaces this script creates and deletes, counted on the
 // receiving side (`ip -s link` rx_packets, sampled every 100 ms; the rate is taken over
 // the window in which packets arrived, so start-up and wait phases of either tool do not
-// count). Rounds interleave portflow's engine (sender only; then with capture running and
-// the receiver answering every SYN with a RST) and masscan 1.3.2 on the same link.
+// count). Rounds interleave portflow's engine and masscan 1.3.2 on the same link, each
+// also while the receiver answers every SYN with a RST (portflow's capture then matches them).
 // Then the achieved rate against the requested one at 100, 10k and 100k pps.
 //
 //   node scripts/bench-send.mjs [--rounds 3] [--seconds 3] [--no-masscan]
@@ -135,25 +135,27 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     const round = {};
     // Interleaved, alternating who goes first.
-    const order = r % 2 === 0 ? ['ours', 'masscan', 'oursWithCapture'] : ['masscan', 'ours', 'oursWithCapture'];
+    const order = r % 2 === 0 ? ['ours', 'masscan', 'oursWithCapture', 'masscanWithReplies'] : ['masscan', 'ours', 'masscanWithReplies', 'oursWithCapture'];
     for (const who of order) {
-      if (who === 'masscan' && !haveMasscan) continue;
-      if (who === 'oursWithCapture') {
+      if (who.startsWith('masscan') && !haveMasscan) continue;
+      const replies = who === 'oursWithCapture' || who === 'masscanWithReplies';
+      if (replies) {
         // The receiver answers every SYN (any 10.98/16 address is local to it): RSTs flow back.
         inNs(B, 'ip', ['route', 'add', 'local', '10.98.0.0/16', 'dev', 'lo']);
       }
       const m = await measure(() =>
-        who === 'masscan' ? runMasscan(link, SECONDS) : runOurs(link, { rate: 1e9, capture: who === 'oursWithCapture', seconds: SECONDS }));
-      if (who === 'oursWithCapture') inNs(B, 'ip', ['route', 'del', 'local', '10.98.0.0/16', 'dev', 'lo']);
+        who.startsWith('masscan') ? runMasscan(link, SECONDS) : runOurs(link, { rate: 1e9, capture: who === 'oursWithCapture', seconds: SECONDS }));
+      if (replies) inNs(B, 'ip', ['route', 'del', 'local', '10.98.0.0/16', 'dev', 'lo']);
       round[who] = { pps: m.pps, packets: m.packets, seconds: m.seconds };
-      if (who !== 'masscan') {
+      if (!who.startsWith('masscan')) {
         const c = m.result.counters;
         Object.assign(round[who], { engineSent: c.sent, achievedRate: c.achievedRate, sendBackpressure: c.sendBackpressure, received: c.received, matched: c.matched, kernelDrops: c.kernelDrops, ringOverflows: c.ringOverflows });
       }
     }
     results.rounds.push(round);
     console.error(`round ${r + 1}: ours ${fmt(round.ours.pps)} pps` + (round.masscan ? `, masscan ${fmt(round.masscan.pps)} pps` : '') +
-      `, ours with capture ${fmt(round.oursWithCapture.pps)} pps (matched ${fmt(round.oursWithCapture.matched ?? 0)})`);
+      `, ours with capture ${fmt(round.oursWithCapture.pps)} pps (matched ${fmt(round.oursWithCapture.matched ?? 0)})` +
+      (round.masscanWithReplies ? `, masscan with replies ${fmt(round.masscanWithReplies.pps)} pps` : ''));
   }
   for (const rate of [100, 10000, 100000]) {
     const m = await measure(() => runOurs(link, { rate, capture: false, seconds: SECONDS }));
@@ -170,6 +172,7 @@ const summary = {
   oursMedianPps: median(results.rounds.map((r) => r.ours.pps)),
   masscanMedianPps: haveMasscan ? median(results.rounds.map((r) => r.masscan.pps)) : null,
   oursWithCaptureMedianPps: median(results.rounds.map((r) => r.oursWithCapture.pps)),
+  masscanWithRepliesMedianPps: haveMasscan ? median(results.rounds.map((r) => r.masscanWithReplies.pps)) : null,
 };
 summary.ratioVsMasscan = summary.masscanMedianPps ? summary.oursMedianPps / summary.masscanMedianPps : null;
 results.summary = summary;
@@ -178,6 +181,7 @@ console.error('|---|---|---|');
 console.error(`| portflow (AF_PACKET, sendmmsg) | ${fmt(summary.oursMedianPps)} | ${results.rounds.map((r) => fmt(r.ours.pps)).join(' / ')} |`);
 if (haveMasscan) console.error(`| masscan 1.3.2 | ${fmt(summary.masscanMedianPps)} | ${results.rounds.map((r) => fmt(r.masscan.pps)).join(' / ')} |`);
 console.error(`| portflow, capture on, RSTs back | ${fmt(summary.oursWithCaptureMedianPps)} | ${results.rounds.map((r) => fmt(r.oursWithCapture.pps)).join(' / ')} |`);
+if (haveMasscan) console.error(`| masscan 1.3.2, RSTs back | ${fmt(summary.masscanWithRepliesMedianPps)} | ${results.rounds.map((r) => fmt(r.masscanWithReplies.pps)).join(' / ')} |`);
 if (summary.ratioVsMasscan) console.error(`ratio portflow / masscan: ${summary.ratioVsMasscan.toFixed(2)}`);
 console.error('\n| requested pps | achieved (engine, last 1 s) | delivered (receiver, whole run) | error |');
 console.error('|---|---|---|---|');
