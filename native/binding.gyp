@@ -13,7 +13,9 @@
         "src/ring/ring_binding.cc",
         "src/ring/test_producer.cc",
         "src/job/index_space.cc",
-        "src/job/job_binding.cc"
+        "src/job/job_binding.cc",
+        "src/connect/connect_engine.cc",
+        "src/connect/connect_binding.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -7,3 +7,4 @@ export * from './job.js';
 export { RecordRing, TestProducer, type RecordBatch, type RecordRingOptions, type RingStats, type TestProducerOptions } from './ring.js';
 export { RECORD_SIZE, RECORD_VERSION, RecordFlag, RecordKind, RecordOffset, decodeRecord, type DecodedRecord, type RecordKindName } from './record.js';
 export type * from './probe-engine-types.js';
+export { ConnectEngine, ConnectEngineError, ConnectStatus, type ConnectEngineOptions, type ConnectEngineErrorCode, type ConnectShortage } from './connect-engine.js';
