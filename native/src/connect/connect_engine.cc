@@ -179,8 +179,8 @@ class ConnectEngine::Loop {
     cap_ = SocketBudget(std::max<uint32_t>(1, o_.concurrency));
     limit_ = cap_;
     slots_.resize(cap_);
-    free_.reserve(cap_);
-    for (uint32_t i = cap_; i-- > 0;) free_.push_back(i);
+    for (auto& f : free_) f.reserve(cap_);
+    for (uint32_t i = cap_; i-- > 0;) free_[kNoSocket].push_back(i);
     queue_.resize(cap_ + 1);
     pos_ = job_.low_water();  // the job was initialised at its start position
     length_ = job_.length();
@@ -323,7 +323,11 @@ class ConnectEngine::Loop {
 
   void StartProbe(const Pending& p, uint64_t now) {
     const bool v6 = p.family == 6;
-    const uint32_t s = free_.back();
+    // A free slot holding a socket of this family, else one without a socket, else the other family's.
+    const int mine = v6 ? kV6 : kV4;
+    std::vector<uint32_t>& from = !free_[mine].empty() ? free_[mine] : !free_[kNoSocket].empty() ? free_[kNoSocket] : free_[mine ^ 1];
+    const uint32_t s = from.back();
+    from.pop_back();  // filed again (FileFree) on every path that does not start the probe
     Slot& sl = slots_[s];
     // A socket whose last connect was refused is connected again: no socket()/close() and
     // no ephemeral-port search per probe (its port stays bound). After a failed connect the
@@ -335,6 +339,7 @@ class ConnectEngine::Loop {
       const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
         const int err = errno;
+        FileFree(s);
         if (IsShortage(err)) return Shortage(p, err, now);
         return WriteNoAnswer(p, p.attempt, err);
       }
@@ -366,6 +371,7 @@ class ConnectEngine::Loop {
     if (rc != 0 && IsShortage(err)) {
       sl.fd.Reset();
       sl.registered = false;
+      FileFree(s);
       return Shortage(p, err, now);
     }
     // The SYN went out.
@@ -375,7 +381,6 @@ class ConnectEngine::Loop {
       Count(kStRetries, 1);
       WriteRetry(p);
     }
-    free_.pop_back();
     sl.probe = p;
     sl.started_ns = now;
     sl.deadline_ns = now + static_cast<uint64_t>(rtt_.timeout() * 1e6);
@@ -405,6 +410,10 @@ class ConnectEngine::Loop {
     return err;
   }
 
+  int FreeList(const Slot& sl) const { return !sl.fd.valid() ? kNoSocket : sl.family == 6 ? kV6 : kV4; }
+  // Files a free slot under the socket it holds.
+  void FileFree(uint32_t s) { free_[FreeList(slots_[s])].push_back(s); }
+
   enum Close { kClose, kAbort, kKeep };
 
   // kKeep: the socket stays open for the slot's next probe (after a refused connect).
@@ -414,7 +423,7 @@ class ConnectEngine::Loop {
     else if (how == kClose) sl.fd.Reset();  // closing also removes it from the epoll set
     if (how != kKeep) sl.registered = false;
     sl.busy = false;
-    free_.push_back(s);
+    FileFree(s);
     --in_flight_;
     Set(kStInFlight, in_flight_);
   }
@@ -641,7 +650,9 @@ class ConnectEngine::Loop {
   uint32_t limit_ = 1;
   uint32_t in_flight_ = 0;
   std::vector<Slot> slots_;
-  std::vector<uint32_t> free_;
+  // Free slots by the socket they hold (reused for the next probe of that family).
+  enum { kV4 = 0, kV6 = 1, kNoSocket = 2 };
+  std::vector<uint32_t> free_[3];
   std::vector<Pending> queue_;  // resends and probes hit by a shortage, FIFO
   size_t qh_ = 0, qn_ = 0;
   uint64_t pos_ = 0, length_ = 0;
