@@ -154,6 +154,7 @@ export class ScanJob {
   /** The resume positions this job was restored from (fromJSON), if any. */
   readonly resumedFrom: { readonly lowWater: number; readonly highWater: number } | undefined;
   private readonly native: NativeJob;
+  readonly #layout: Omit<JobLayout, 'position'>;
   private scratch: ProbeBatch | undefined;
 
   /** Prefer createScanJob / ScanJob.fromJSON. */
@@ -191,15 +192,16 @@ export class ScanJob {
     this.order = order;
     this.shard = { index: shardIndex, count: shardCount };
     this.resumedFrom = resumedFrom;
-    this.native = new NativeJob({
-      ...layoutOf(targets),
-      ports: portLayout(ports),
-      seed: this.seed,
-      natural: order === 'natural',
-      shardIndex,
-      shardCount,
-      position,
-    });
+    this.#layout = { ...layoutOf(targets), ports: portLayout(ports), seed: this.seed, natural: order === 'natural', shardIndex, shardCount };
+    this.native = new NativeJob({ ...this.#layout, position });
+  }
+
+  /**
+   * The native layout this job was built from, starting at `position` (default lowWater):
+   * for engines whose native threads walk their own copy of the job (the same sequence).
+   */
+  layout(position: number = this.lowWater): JobLayout {
+    return { ...this.#layout, position };
   }
 
   /** Size of the whole index space (all shards). */
