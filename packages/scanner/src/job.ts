@@ -154,7 +154,7 @@ export class ScanJob {
   /** The resume positions this job was restored from (fromJSON), if any. */
   readonly resumedFrom: { readonly lowWater: number; readonly highWater: number } | undefined;
   private readonly native: NativeJob;
-  readonly #layout: Omit<JobLayout, 'position'>;
+  private readonly layout: JobLayout;
   private scratch: ProbeBatch | undefined;
 
   /** Prefer createScanJob / ScanJob.fromJSON. */
@@ -192,16 +192,25 @@ export class ScanJob {
     this.order = order;
     this.shard = { index: shardIndex, count: shardCount };
     this.resumedFrom = resumedFrom;
-    this.#layout = { ...layoutOf(targets), ports: portLayout(ports), seed: this.seed, natural: order === 'natural', shardIndex, shardCount };
-    this.native = new NativeJob({ ...this.#layout, position });
+    this.layout = {
+      ...layoutOf(targets),
+      ports: portLayout(ports),
+      seed: this.seed,
+      natural: order === 'natural',
+      shardIndex,
+      shardCount,
+      position,
+    };
+    this.native = new NativeJob(this.layout);
   }
 
   /**
-   * The native layout this job was built from, starting at `position` (default lowWater):
-   * for engines whose native threads walk their own copy of the job (the same sequence).
+   * The native layout of this job starting at `position` (default lowWater): a probe
+   * engine walks its own copy of the job from there, in the same order.
    */
-  layout(position: number = this.lowWater): JobLayout {
-    return { ...this.#layout, position };
+  jobLayout(position: number = this.lowWater): JobLayout {
+    checkCount('position', position, 0, this.length);
+    return { ...this.layout, position };
   }
 
   /** Size of the whole index space (all shards). */

@@ -78,7 +78,7 @@ export class ConnectEngine implements ScanEngine {
           const reported = [...resumePlan(o.resumeFrom, o.resumeEvents, job).reported].filter((p) => p >= start && host.isReported(p));
           this.#skip = Float64Array.from(reported.sort((a, b) => a - b));
         }
-        const layout = job.layout(start);
+        const layout = job.jobLayout(start);
         this.#advance(Math.min(job.length, start + this.#lead));
         this.#nativePaused = host.control.paused;
         this.#native = new NativeConnect({
