@@ -15,7 +15,11 @@
         "src/job/index_space.cc",
         "src/job/job_binding.cc",
         "src/connect/connect_engine.cc",
-        "src/connect/connect_binding.cc"
+        "src/connect/connect_binding.cc",
+        "src/io/netlink.cc",
+        "src/io/neighbors.cc",
+        "src/io/privilege.cc",
+        "src/io/link_binding.cc"
       ],
       "include_dirs": ["src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

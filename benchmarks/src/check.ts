@@ -39,8 +39,10 @@ function limits(baselineRatios: Record<string, { value: number; tolerance: numbe
   return out;
 }
 
+/** NaN when the case could not run on this machine (no root, a tool missing): not checked, never failed. */
 function ratioOf(cases: CaseResult[], l: Limit): number {
   const c = cases.find((x) => x.id === l.caseId);
+  if (c?.unavailable) return Number.NaN;
   const r = c?.ratios.find((x) => x.peer === l.peer);
   if (!r) throw new Error(`no measurement for ${l.key}`);
   return r.median;
@@ -67,6 +69,10 @@ function main(): void {
     const suspects = mine.filter((l) => ratioOf(first, l) > l.limit);
     for (const l of mine) {
       const r = ratioOf(first, l);
+      if (Number.isNaN(r)) {
+        console.log(`  ${l.key.padEnd(32)} not checked: ${first.find((x) => x.id === l.caseId)?.unavailable}`);
+        continue;
+      }
       console.log(`  ${l.key.padEnd(32)} ${r.toFixed(2)}× (limit ${l.limit.toFixed(2)}×, ${l.basis})${r > l.limit ? ' — looks regressed, re-measuring' : ''}`);
     }
     if (suspects.length) {

@@ -9,6 +9,8 @@ import type { WorkerOutput } from './worker.js';
 import type { Percentiles } from './suites/latency.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** No single benchmark process may take longer than this (a scan that hangs must not hold `pnpm bench`). */
+const WORKER_TIMEOUT_MS = 300_000;
 
 export interface Machine {
   cpu: string;
@@ -45,8 +47,14 @@ export interface CaseResult {
   oursMax: number;
   peersNs: Record<string, number>;
   ratios: RatioFigure[];
-  goals: (Goal & { met: boolean; actual: number })[];
+  /** `notMeasured`: the case was unavailable here, so the goal was neither met nor missed. */
+  goals: (Goal & { met: boolean; actual: number; notMeasured?: boolean })[];
   guard: string[];
+  /** Show the figure as operations per second too. */
+  showRate?: boolean;
+  notes?: string[];
+  /** Why the case could not run on this machine: no figures then. */
+  unavailable?: string;
 }
 
 export interface SuiteResult {
@@ -56,7 +64,8 @@ export interface SuiteResult {
   latency?: { sync: Percentiles; stream: Percentiles };
 }
 
-function pinArgs(): string[] {
+function pinArgs(suite: string): string[] {
+  if (SUITES[suite]?.pin === false) return [];
   // Pin to the last core: the first takes interrupts and the shell; on two cores this halves the noise from
   // whatever else runs. Only where taskset exists.
   const tasksets = ['/usr/bin/taskset', '/bin/taskset'];
@@ -66,20 +75,22 @@ function pinArgs(): string[] {
 }
 
 export function runWorker(suite: string, opts: { quick: boolean; cases?: string[]; guardOnly?: boolean }): WorkerOutput {
-  const pin = pinArgs();
+  const pin = pinArgs(suite);
   const args = [WORKER, suite, ...(opts.quick ? ['--quick'] : []), ...(opts.guardOnly ? ['--guard-only'] : []), ...(opts.cases ? [`--cases=${opts.cases.join(',')}`] : [])];
   const cmd = pin.length ? pin[0] : process.execPath;
   const full = pin.length ? [...pin.slice(1), process.execPath, ...args] : args;
-  const r = spawnSync(cmd, full, { encoding: 'utf8', maxBuffer: 64 << 20, env: process.env });
-  if (r.status !== 0) throw new Error(`benchmark process for ${suite} failed (exit ${r.status}): ${r.stderr}`);
+  // stderr passes through: a scan suite says there what it waits for (the lab lock) and what it skipped.
+  const r = spawnSync(cmd, full, { encoding: 'utf8', maxBuffer: 64 << 20, env: process.env, stdio: ['ignore', 'pipe', 'inherit'], timeout: WORKER_TIMEOUT_MS });
+  if (r.status !== 0) throw new Error(`benchmark process for ${suite} failed (${r.signal ? `killed by ${r.signal} after ${WORKER_TIMEOUT_MS / 1000} s at most` : `exit ${r.status}`}); its stderr is above`);
   return JSON.parse(r.stdout) as WorkerOutput;
 }
 
 export function runSuite(name: string, opts: { quick: boolean; processes: number; cases?: string[]; guardOnly?: boolean; log?: (s: string) => void }): SuiteResult {
   const outs: WorkerOutput[] = [];
+  const processes = SUITES[name]?.processes ?? opts.processes;
   const ids = name === 'latency' ? [undefined] : SUITES[name].cases.map((c) => c.id).filter((id) => !opts.cases || opts.cases.includes(id));
-  for (let p = 0; p < opts.processes; p++) {
-    opts.log?.(`  ${name}: round ${p + 1}/${opts.processes}`);
+  for (let p = 0; p < processes; p++) {
+    opts.log?.(`  ${name}: round ${p + 1}/${processes}`);
     // One fresh process per case: no case's type feedback leaks into another's.
     const parts = ids.map((id) => runWorker(name, { quick: opts.quick, guardOnly: opts.guardOnly, cases: id === undefined ? undefined : [id] }));
     outs.push({ suite: name, cases: parts.flatMap((o) => o.cases), latency: parts[0].latency });
@@ -97,6 +108,15 @@ export function runSuite(name: string, opts: { quick: boolean; processes: number
   for (const first of outs[0].cases) {
     const def = defs.get(first.id)!;
     const all = outs.map((o) => o.cases.find((c) => c.id === first.id)!);
+    const unavailable = all.find((c) => c.unavailable)?.unavailable;
+    const notes = [...new Set(all.flatMap((c) => c.notes ?? []))];
+    if (unavailable) {
+      cases.push({
+        id: first.id, title: def.title, unit: def.unit, oursNs: Number.NaN, oursMin: Number.NaN, oursMax: Number.NaN,
+        peersNs: {}, ratios: [], goals: (def.goals ?? []).map((g) => ({ ...g, met: false, actual: Number.NaN, notMeasured: true })), guard: def.guard ?? [], showRate: def.showRate, notes, unavailable,
+      });
+      continue;
+    }
     const oursAll = all.flatMap((c) => c.ours);
     const perProcOurs = all.map((c) => median(c.ours));
     const peersNs: Record<string, number> = {};
@@ -122,7 +142,7 @@ export function runSuite(name: string, opts: { quick: boolean; processes: number
     cases.push({
       id: first.id, title: def.title, unit: def.unit, oursNs,
       oursMin: Math.min(...perProcOurs), oursMax: Math.max(...perProcOurs),
-      peersNs, ratios, goals, guard: def.guard ?? [],
+      peersNs, ratios, goals, guard: def.guard ?? [], showRate: def.showRate, ...(notes.length ? { notes } : {}),
     });
   }
   return { suite: name, processes: outs.length, cases };

@@ -20,6 +20,12 @@ export interface AsyncOp {
   run: (n: number) => Promise<number>;
   /** Operations per measurement. */
   n: number;
+  /**
+   * Run a tenth of `n` untimed first, and one untimed pass before the first
+   * round (default true). False for operations that are whole scans: they
+   * take seconds and their code is warm after the first.
+   */
+  warmup?: boolean;
 }
 
 export type Op = SyncOp | AsyncOp;
@@ -37,7 +43,7 @@ export function measureSync(op: SyncOp, timing: Timing): number {
 }
 
 export async function measureAsync(op: AsyncOp): Promise<number> {
-  await op.run(Math.max(1, Math.floor(op.n / 10))); // warm-up
+  if (op.warmup !== false) await op.run(Math.max(1, Math.floor(op.n / 10))); // warm-up
   const ns = await op.run(op.n);
   return ns / op.n;
 }

@@ -34,9 +34,14 @@ function main(): void {
   writeFileSync(`${root}/results/chart.svg`, renderSvg(results));
   for (const s of suites) {
     for (const c of s.cases) {
+      if (c.unavailable) {
+        console.log(`${c.id.padEnd(20)} not available here: ${c.unavailable}`);
+        continue;
+      }
       const ratios = c.ratios.map((r) => `${r.peer} ${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})`).join(', ');
       console.log(`${c.id.padEnd(20)} ${c.oursNs.toFixed(2).padStart(9)} ns  ${ratios}`);
       for (const g of c.goals) console.log(`${''.padEnd(22)}goal ${g.text}: ${g.met ? 'met' : 'MISSED'}`);
+      for (const n of c.notes ?? []) console.log(`${''.padEnd(22)}${n}`);
     }
     if (s.latency) console.log(`latency sync p50/p99/p99.9 ${s.latency.sync.p50.toFixed(0)}/${s.latency.sync.p99.toFixed(0)}/${s.latency.sync.p999.toFixed(0)} ns; stream ${s.latency.stream.p50.toFixed(0)}/${s.latency.stream.p99.toFixed(0)}/${s.latency.stream.p999.toFixed(0)} ns`);
   }

@@ -3,7 +3,8 @@
  * peer interleaved within a round (A B C A B C ...), so drift in the machine's
  * speed hits both sides of each ratio alike. Prints JSON on stdout.
  */
-import { measure } from './harness.js';
+import { measure, type Op } from './harness.js';
+import { CaseUnavailable } from './suite.js';
 import { SUITES } from './suites/index.js';
 import { streamLatency, syncLatency, type Percentiles } from './suites/latency.js';
 
@@ -11,6 +12,9 @@ export interface CaseSamples {
   id: string;
   ours: number[];
   peers: Record<string, number[]>;
+  notes?: string[];
+  /** Why the case could not run here; no samples then. */
+  unavailable?: string;
 }
 
 export interface WorkerOutput {
@@ -26,8 +30,7 @@ async function main(): Promise<void> {
   const only = args.find((a) => a.startsWith('--cases='))?.slice(8).split(',');
   // The guard needs only the peers it guards; skipping the others halves its time.
   const guardOnly = args.includes('--guard-only');
-  const rounds = quick ? 3 : 5;
-  const timing = { maxTime: quick ? 0.05 : 0.15 };
+  const timing = { maxTime: quick ? 0.05 : 0.1 };
   if (suiteName === 'latency') {
     const n = quick ? 1_000_000 : 2_000_000;
     syncLatency(100_000); // warm-up
@@ -37,26 +40,50 @@ async function main(): Promise<void> {
   }
   const suite = SUITES[suiteName];
   if (!suite) throw new Error(`unknown suite ${suiteName}; known: ${Object.keys(SUITES).join(', ')}, latency`);
+  const rounds = quick ? (suite.rounds?.quick ?? 3) : (suite.rounds?.full ?? 5);
   const out: WorkerOutput = { suite: suiteName, cases: [] };
+  const untimed = (op: Op) => op.kind === 'sync' || op.warmup !== false;
   for (const c of suite.cases) {
     if (only && !only.includes(c.id)) continue;
     const s: CaseSamples = { id: c.id, ours: [], peers: {} };
-    const ops = c.make({ quick });
-    const peers = Object.entries(ops.peers ?? {}).filter(([name]) => !guardOnly || (c.guard ?? []).includes(name));
-    for (const [name] of peers) s.peers[name] = [];
-    // one untimed pass so every side is optimised before the first round
-    await measure(ops.ours, { maxTime: 0.02 });
-    for (const [, op] of peers) await measure(op, { maxTime: 0.02 });
-    for (let r = 0; r < rounds; r++) {
-      s.ours.push(await measure(ops.ours, timing));
-      for (const [name, op] of peers) s.peers[name].push(await measure(op, timing));
+    let ops;
+    try {
+      ops = await c.make({ quick });
+    } catch (e) {
+      if (!(e instanceof CaseUnavailable)) throw e;
+      s.unavailable = e.reason;
+      out.cases.push(s);
+      continue;
     }
+    try {
+      const peers = Object.entries(ops.peers ?? {}).filter(([name]) => !guardOnly || (c.guard ?? []).includes(name));
+      for (const [name] of peers) s.peers[name] = [];
+      // one untimed pass so every side is optimised before the first round
+      if (untimed(ops.ours)) await measure(ops.ours, { maxTime: 0.02 });
+      for (const [, op] of peers) if (untimed(op)) await measure(op, { maxTime: 0.02 });
+      const n = c.rounds ? (quick ? c.rounds.quick : c.rounds.full) : rounds;
+      for (let r = 0; r < n; r++) {
+        s.ours.push(await measure(ops.ours, timing));
+        for (const [name, op] of peers) s.peers[name].push(await measure(op, timing));
+      }
+    } catch (e) {
+      // found out only once measuring (a scan type refused inside its namespace): not available, not a failure
+      if (!(e instanceof CaseUnavailable)) throw e;
+      s.unavailable = e.reason;
+      s.ours = [];
+      s.peers = {};
+    } finally {
+      await ops.dispose?.();
+    }
+    // read after the rounds: a case may add what it saw while measuring
+    if (ops.notes?.length) s.notes = ops.notes;
     out.cases.push(s);
   }
   process.stdout.write(JSON.stringify(out));
 }
 
-main().catch((e: unknown) => {
+// Exit once the figures are written: a timer or handle a case left behind must not hold the runner.
+main().then(() => process.exit(0), (e: unknown) => {
   process.stderr.write(`benchmark worker failed: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

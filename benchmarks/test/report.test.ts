@@ -24,6 +24,30 @@ const results: Results = {
         },
       ],
     },
+    {
+      suite: 'scan',
+      processes: 1,
+      cases: [
+        {
+          id: 'scan.connectLoopback', title: 'connect scan of a loopback', unit: 'scan', oursNs: 2.5e9, oursMin: 2.4e9, oursMax: 2.6e9,
+          peersNs: { 'nmap -sT': 2e9 }, ratios: [{ peer: 'nmap -sT', median: 1.25, min: 1.2, max: 1.3, spread: 0.08 }],
+          goals: [{ kind: 'ratio', peer: 'nmap -sT', max: 1, text: 'faster than nmap -sT', actual: 1.25, met: false }],
+          guard: [], notes: ['nmap\'s false opens: none'],
+        },
+        {
+          id: 'scan.synLab', title: 'SYN scan of the standard lab', unit: 'scan', oursNs: Number.NaN, oursMin: Number.NaN, oursMax: Number.NaN,
+          peersNs: {}, ratios: [], guard: [], unavailable: 'the SYN scan is not available in this build',
+          goals: [{ kind: 'ratio', peer: 'nmap -T5', max: 0.2, text: '≥ 5× faster than nmap', actual: Number.NaN, met: false, notMeasured: true }],
+        },
+      ],
+    },
+    {
+      suite: 'native',
+      processes: 5,
+      cases: [
+        { id: 'native.craftSyn', title: 'SYN crafted', unit: 'packet', oursNs: 12.5, oursMin: 10, oursMax: 20, peersNs: {}, ratios: [], goals: [], guard: [], showRate: true },
+      ],
+    },
   ],
 };
 
@@ -34,7 +58,13 @@ describe('report', () => {
     expect(md).toContain('node:events: **0.71×** (0.70–0.75)');
     expect(md).toContain('| publish.oneSub | ≤ 0.8× node:events | 0.71× | met |');
     expect(md).toContain('| stream.e2e | ≤ 340 ns per event | 400.0 ns | **missed** |');
-    expect(md).toContain('Missed in this run: stream.e2e: ≤ 340 ns per event');
+    expect(md).toContain('Missed in this run: stream.e2e: ≤ 340 ns per event; scan.connectLoopback: faster than nmap -sT.');
+    // a case that cannot run here is said to be unavailable, its goal neither met nor missed
+    expect(md).toContain('| SYN scan of the standard lab | not available here: the SYN scan is not available in this build | — | — |');
+    expect(md).toContain('| scan.synLab | ≥ 5× faster than nmap | — | not measured (not available here) |');
+    expect(md).toContain("- scan.connectLoopback: nmap's false opens: none");
+    expect(md).toContain('2.50 s per scan');
+    expect(md).toContain('12.5 ns per packet (10.0 ns–20.0 ns), 80.0M/s (50.0M/s–100.0M/s)');
     expect(renderSvg(results)).toMatch(/^<svg[^>]*>.*publish\.oneSub: portflow.*<\/svg>\n$/s);
   });
 

@@ -6,6 +6,7 @@
 #include "bench/bench_binding.h"
 #include "common/env_threads.h"
 #include "connect/connect_binding.h"
+#include "io/link_binding.h"
 #include "job/job_binding.h"
 #include "packet/packet_binding.h"
 #include "ring/ring_binding.h"
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitRing(env, exports);
   portflow::InitJob(env, exports);
   portflow::InitConnect(env, exports);
+  portflow::io::InitLink(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

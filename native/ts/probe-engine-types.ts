@@ -40,8 +40,11 @@ export interface LinkPlan {
   /**
    * Routes by longest prefix: a gateway MAC for routed prefixes (the default route is
    * `0.0.0.0/0` / `::/0`), `null` for on-link prefixes (the neighbour's own MAC is used).
+   * `gateway` (optional) names a routed prefix's next hop; with `mac: null` its MAC is not
+   * known yet (planLink lists it in `unresolved`): the prefix has no next hop until
+   * resolveNeighbors + applyNeighbors fill it in.
    */
-  routes: Array<{ prefix: string; mac: string | null }>;
+  routes: Array<{ prefix: string; mac: string | null; gateway?: string }>;
   /** Resolved on-link neighbours (exact addresses). */
   neighbors: Array<{ address: string; mac: string }>;
   /** MTU of the interface. */

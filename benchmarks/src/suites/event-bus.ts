@@ -125,6 +125,8 @@ function nodeOnOp(n: number): Op {
 }
 
 export const eventBusSuite: Suite = {
+  // 3 rounds × 5 processes = 15 pairs per ratio: the per-process medians moved as much with 5 rounds (RESULTS of 2026-11-23).
+  rounds: { full: 3, quick: 3 },
   name: 'event-bus',
   description: 'EventBus publish, filters, history and streams against node:events, eventemitter3, tseep, mitt and rxjs',
   cases: [

@@ -31,14 +31,20 @@ function onUncaught(): void {
   flushAll(process.listenerCount('uncaughtException') === 0);
 }
 
+// Listeners of libraries that follow this protocol carry this mark (shared by name with
+// @portflow/native's port reservation): only unmarked listeners are the application's, so
+// two such libraries never both stand aside and leave the signal ignored.
+const EXIT_HOOK_MARK = Symbol.for('portflow.exitHook');
+const marked = (f: () => void) => Object.assign(f, { [EXIT_HOOK_MARK]: true });
+
 const onSignal: Record<Sig, () => void> = {
-  SIGINT: () => signalled('SIGINT'),
-  SIGTERM: () => signalled('SIGTERM'),
-  SIGHUP: () => signalled('SIGHUP'),
+  SIGINT: marked(() => signalled('SIGINT')),
+  SIGTERM: marked(() => signalled('SIGTERM')),
+  SIGHUP: marked(() => signalled('SIGHUP')),
 };
 
 function signalled(sig: Sig): void {
-  if (process.listenerCount(sig) > 1) return;
+  if (process.listeners(sig).some((l) => !(l as unknown as Record<symbol, unknown>)[EXIT_HOOK_MARK])) return;
   flushAll(true);
   uninstall();
   process.kill(process.pid, sig);

@@ -43,9 +43,25 @@ export {
   type ShardOption,
   type Probe,
 } from './job.js';
-export { scan, CONNECT_SCAN_STAGES, type ScanHandle, type ScanHandleState, type ScanContext } from './scan.js';
-export { resolveScanOptions, SCAN_TYPES, DEFAULT_CONCURRENCY, type ScanOptions, type ScanReportOptions, type ScanType, type ResolvedScanOptions } from './scan-options.js';
-export { ScanOptionError, ScanTypeUnavailableError, ScanResumeError, ScanResourceError, type ScanResumeErrorCode } from './scan-errors.js';
+export { scan, scanStages, CONNECT_SCAN_STAGES, DISCOVERY_SCAN_STAGES, PING_SCAN_STAGES, type ScanHandle, type ScanHandleState, type ScanContext } from './scan.js';
+export {
+  resolveScanOptions,
+  SCAN_TYPES,
+  RAW_SCAN_TYPES,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DISCOVERY,
+  type ScanOptions,
+  type ScanReportOptions,
+  type ScanType,
+  type ResolvedScanOptions,
+  type DiscoveryProbeOption,
+  type DiscoveryMethodOption,
+} from './scan-options.js';
+export { TIMING_TEMPLATES, TIMING_NAMES, timingTemplate, resolveTiming, type TimingTemplate, type TimingLevel, type TimingName, type ResolvedTiming } from './timing.js';
+export { RateController, type RateSample, type RateDecision } from './rate-control.js';
+export * from './udp-payloads.js';
+export { IcmpRateLimitDetector, looksRateLimited, icmpCeiling, ICMP_LIMIT_BURST, ICMP_LIMIT_PER_SEC_V4, ICMP_LIMIT_PER_SEC_V6, type HostIcmpFigures } from './icmp-ratelimit.js';
+export { ScanOptionError, ScanTypeUnavailableError, ScanResumeError, ScanResourceError, ScanPrivilegeError, ScanEngineError, type ScanResumeErrorCode } from './scan-errors.js';
 export {
   foldScanEvents,
   ResultsBuilder,

@@ -213,6 +213,14 @@ export class ScanJob {
     return { ...this.layout, position };
   }
 
+  /**
+   * Index of a probe given as address bytes (4 for IPv4, 16 for IPv6, read from
+   * offset 0), for engines that decode addresses from records; -1 when not in the job.
+   */
+  indexOfBytes(family: 4 | 6, address: Uint8Array, port: number, protocol: PortProtocol): number {
+    return this.native.indexOf(family, address, port, protocol === 'udp' ? ProbeKind.udp : ProbeKind.tcp);
+  }
+
   /** Size of the whole index space (all shards). */
   get count(): number {
     return this.native.count;

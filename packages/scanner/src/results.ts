@@ -59,7 +59,7 @@ export interface DefaultState {
 
 export interface HostResult {
   readonly address: string;
-  /** "up" when any port answered (open or closed); "unknown" when none did (no discovery ran). */
+  /** "up" when host discovery found it or any port answered (open or closed); "unknown" when neither. */
   readonly status: 'up' | 'unknown';
   /** Ports per state, listed or not. */
   readonly counts: { readonly [S in PortState]: number };
@@ -145,6 +145,19 @@ export class ResultsBuilder {
     this.#recorded++;
     if (state === 0) this.#open++;
     if (!h.answered && (state === 0 || state === 1)) {
+      h.answered = true;
+      this.#hostsUp++;
+    }
+  }
+
+  /** A host that host discovery found up (listed even without port states, as nmap's "Host is up"). */
+  hostUp(address: string): void {
+    let h = this.#hosts.get(address);
+    if (h === undefined) {
+      h = { address, ports: new Uint16Array(8), packed: new Uint32Array(8), n: 0, answered: false, detection: undefined };
+      this.#hosts.set(address, h);
+    }
+    if (!h.answered) {
       h.answered = true;
       this.#hostsUp++;
     }
@@ -257,7 +270,7 @@ function hostResult(h: HostAcc): HostResult {
 
 /**
  * Rebuilds a scan's results from its events (a live stream or a log read
- * back): ScanStarted, PortFound/IPv6PortFound, detection events and
+ * back): ScanStarted, HostDiscovered, PortFound/IPv6PortFound, detection events and
  * ScanCompleted. With `scanId`, other scans' events are skipped; otherwise
  * the first ScanStarted's scan is folded. A scan resumed in a new process
  * (a second ScanStarted of the same scan) folds into one result.
@@ -282,6 +295,9 @@ export function foldScanEvents(events: Iterable<ScanEvent>, scanId?: string): Sc
           targetsScanned = e.targetCount;
         }
         completed = undefined; // a resume: the earlier run's end is not the scan's end
+        break;
+      case 'HostDiscovered':
+        b.hostUp(e.ip);
         break;
       case 'PortFound':
       case 'IPv6PortFound':

@@ -8,6 +8,7 @@ export class ScanControl {
   #reason = '';
   #waiters: (() => void)[] = [];
   #onCancel: (() => void)[] = [];
+  readonly #listeners = new Set<(state: ControlState) => void>();
 
   get state(): ControlState {
     return this.#state;
@@ -27,6 +28,7 @@ export class ScanControl {
   pause(): boolean {
     if (this.#state !== 'running') return false;
     this.#state = 'paused';
+    this.#changed();
     return true;
   }
 
@@ -34,6 +36,7 @@ export class ScanControl {
     if (this.#state !== 'paused') return false;
     this.#state = 'running';
     this.#wake();
+    this.#changed();
     return true;
   }
 
@@ -45,7 +48,18 @@ export class ScanControl {
     const fns = this.#onCancel;
     this.#onCancel = [];
     for (const fn of fns) fn();
+    this.#changed();
     return true;
+  }
+
+  /** Calls `fn` on every change of state (engines whose sender runs on another thread pause it at once); returns the unsubscriber. */
+  onChange(fn: (state: ControlState) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(): void {
+    for (const fn of [...this.#listeners]) fn(this.#state);
   }
 
   /** Runs `fn` once when the scan is cancelled (at once if it already is). */

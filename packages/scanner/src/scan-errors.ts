@@ -45,3 +45,27 @@ export class ScanResourceError extends ScannerError {
     this.errno = errno;
   }
 }
+
+/**
+ * The SYN, UDP and raw discovery scans send and capture raw packets: the process needs root
+ * or CAP_NET_RAW. The message names the three ways out.
+ */
+export class ScanPrivilegeError extends ScannerError {
+  declare readonly code: 'ERR_SCAN_PRIVILEGE';
+  readonly scanType: string;
+  constructor(scanType: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_SCAN_PRIVILEGE',
+      `scan: the ${scanType} scan sends raw packets, which needs root or CAP_NET_RAW: run as root, grant it with \`sudo setcap cap_net_raw+ep $(readlink -f $(which node))\`, or use type "connect" (no privileges)`,
+      options,
+    );
+    this.scanType = scanType;
+  }
+}
+
+/** The probe engine failed the scan in a way options cannot fix (records lost beyond repair). */
+export class ScanEngineError extends ScannerError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

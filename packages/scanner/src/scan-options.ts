@@ -3,14 +3,33 @@
 // path re-checks an option.
 import { readFileSync } from 'node:fs';
 import type { ScanCheckpoint, ScanEvent } from '@portflow/core';
-import { parsePorts, type PortSet } from './ports.js';
+import { parsePorts, PortSet } from './ports.js';
 import { parseTargets, type LookupFn, type TargetToken } from './targets.js';
 import type { ScanOrder, ShardOption } from './job.js';
 import { checkCheckpoint } from './checkpoint.js';
-import { ScanOptionError, ScanTypeUnavailableError } from './scan-errors.js';
+import { nativeProbeBackend, type ProbeBackend } from './engines/probe-backend.js';
+import { ScanOptionError, ScanPrivilegeError } from './scan-errors.js';
+import { resolveTiming, timingTemplate, type ResolvedTiming, type TimingLevel, type TimingName } from './timing.js';
 
-export type ScanType = 'connect' | 'syn' | 'udp';
-export const SCAN_TYPES: readonly ScanType[] = ['connect', 'syn', 'udp'];
+/** connect: kernel connects (no privileges); syn, udp: raw probes; ping: host discovery only (nmap -sn). */
+export type ScanType = 'connect' | 'syn' | 'udp' | 'ping';
+export const SCAN_TYPES: readonly ScanType[] = ['connect', 'syn', 'udp', 'ping'];
+/** Scan types that send raw packets through @portflow/native's probe engine (root or CAP_NET_RAW). */
+export const RAW_SCAN_TYPES: readonly ScanType[] = ['syn', 'udp', 'ping'];
+
+export type DiscoveryMethodOption = 'icmp-echo' | 'icmp-timestamp' | 'tcp-syn' | 'tcp-ack';
+export interface DiscoveryProbeOption {
+  readonly method: DiscoveryMethodOption;
+  /** Port of tcp-syn / tcp-ack probes (default 443 / 80). */
+  readonly port?: number;
+}
+/** nmap's default discovery probes for privileged users (besides ARP/NDP on-link). */
+export const DEFAULT_DISCOVERY: readonly DiscoveryProbeOption[] = [
+  { method: 'icmp-echo' },
+  { method: 'icmp-timestamp' },
+  { method: 'tcp-syn', port: 443 },
+  { method: 'tcp-ack', port: 80 },
+];
 
 export interface ScanReportOptions {
   /** Publish PortFound for closed ports too (default false: open ports only, like nmap's "Not shown"). */
@@ -26,8 +45,23 @@ export interface ScanOptions {
   readonly exclude?: string | readonly string[];
   /** Port spec, e.g. "22,80,443", "1-65535", "top:1000" (default "top:1000", as nmap). */
   readonly ports?: string;
-  /** "connect" (default; unprivileged). "syn" and "udp" are not available in this build. */
+  /**
+   * "connect" (default; unprivileged), "syn" (nmap -sS), "udp" (-sU) or "ping" (host
+   * discovery only, -sn). syn, udp and ping need root or CAP_NET_RAW.
+   */
   readonly type?: ScanType;
+  /** Timing template 0-5 / "T0"-"T5" / "paranoid" … "insane" (raw scans; default 3, "normal"). */
+  readonly timing?: TimingLevel | TimingName | string;
+  /** Send at least this many packets per second (raw scans). */
+  readonly minRate?: number;
+  /** Never send more than this many packets per second (raw scans; rate control stays below). */
+  readonly maxRate?: number;
+  /** Port scans without host discovery first (nmap -Pn): every target is port-scanned. */
+  readonly skipDiscovery?: boolean;
+  /** Discovery probes for targets that are not on-link (default: DEFAULT_DISCOVERY). */
+  readonly discovery?: readonly DiscoveryProbeOption[];
+  /** Send through this interface (raw scans; default: the kernel's route). */
+  readonly interface?: string;
   /** Probes in flight at once (default 1,024, less when the open-file limit is low). */
   readonly concurrency?: number;
   /** Timeout of a probe before any round trip has been measured, ms (default 1,000, as nmap). */
@@ -36,7 +70,7 @@ export interface ScanOptions {
   readonly minTimeoutMs?: number;
   /** Ceiling of the adaptive timeout, ms (default 10,000). */
   readonly maxTimeoutMs?: number;
-  /** Resends of a probe that got no answer (default 2). */
+  /** Resends of a probe that got no answer (default 2 for connect; the timing template's for raw scans). */
   readonly maxRetries?: number;
   /** Which non-open states become PortFound events. */
   readonly report?: ScanReportOptions;
@@ -61,6 +95,11 @@ export interface ScanOptions {
   readonly checkpointIntervalMs?: number;
   /** Hostname resolver (default: the system's, dns.lookup). */
   readonly lookup?: LookupFn;
+  /**
+   * @internal The probe engine and link functions of raw scans (default: @portflow/native's).
+   * Tests pass a fake engine fed with records written in JavaScript.
+   */
+  readonly probeBackend?: ProbeBackend;
 }
 
 export interface ResolvedScanOptions {
@@ -86,11 +125,22 @@ export interface ResolvedScanOptions {
   readonly scanId: string | undefined;
   readonly checkpointIntervalMs: number;
   readonly lookup: LookupFn | undefined;
+  /** Raw scans: timing after the template and explicit options. */
+  readonly timing: ResolvedTiming;
+  /** Port scans without discovery first (always for connect). */
+  readonly skipDiscovery: boolean;
+  readonly discovery: readonly DiscoveryProbeOption[];
+  readonly interface: string | undefined;
+  /** Raw scans: the backend (undefined for connect). */
+  readonly probeBackend: ProbeBackend | undefined;
+  /** Source ports the probe engine spreads probes over. */
+  readonly sourcePortCount: number;
 }
 
 const KNOWN = new Set([
   'targets', 'exclude', 'ports', 'type', 'concurrency', 'initialTimeoutMs', 'minTimeoutMs', 'maxTimeoutMs', 'maxRetries',
   'report', 'seed', 'order', 'shard', 'resumeFrom', 'resumeEvents', 'signal', 'scanId', 'checkpointIntervalMs', 'lookup',
+  'timing', 'minRate', 'maxRate', 'skipDiscovery', 'discovery', 'interface', 'probeBackend',
 ]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -145,20 +195,25 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
   if (!SCAN_TYPES.includes(type)) {
     throw new ScanOptionError('type', `scan: type must be one of ${SCAN_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
   }
-  if (type !== 'connect') {
-    throw new ScanTypeUnavailableError(
-      type,
-      `scan: the ${type} scan is not available yet (it needs the native sender and capture threads); use type "connect"${type === 'udp' ? '' : ', which needs no privileges'}`,
-    );
-  }
   const targetSpecs = specList('targets', options.targets, true);
   const targetTokens = parseTargets(targetSpecs, 'targets');
   const excludeTokens = parseTargets(specList('exclude', options.exclude, false), 'exclude');
-  const portSpec = options.ports ?? 'top:1000';
-  if (typeof portSpec !== 'string') throw new ScanOptionError('ports', `scan: ports must be a port spec string such as "1-1024,8080", got ${typeof portSpec}`);
-  const ports = parsePorts(portSpec);
-  if (ports.udp.length > 0) {
-    throw new ScanOptionError('ports', `scan: the connect scan probes TCP only, but the ports "${portSpec}" include UDP (U:); drop the U: items (the udp scan type is not available yet)`);
+  const ports = scanPorts(type, options.ports);
+  const portSpec = type === 'ping' ? '' : (options.ports ?? defaultPortSpec(type));
+  const raw = RAW_SCAN_TYPES.includes(type);
+  let probeBackend: ProbeBackend | undefined;
+  if (raw) {
+    if (options.probeBackend !== undefined && (options.probeBackend === null || typeof options.probeBackend.createProbeEngine !== 'function')) {
+      throw new ScanOptionError('probeBackend', 'scan: probeBackend must be a ProbeBackend (internal; leave it out to use @portflow/native)');
+    }
+    probeBackend = options.probeBackend ?? nativeProbeBackend(type);
+    try {
+      probeBackend.checkRawPrivilege();
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code === 'EPERM' || code === 'EACCES') throw new ScanPrivilegeError(type, { cause: err });
+      throw err;
+    }
   }
 
   const fdLimit = openFileLimit();
@@ -174,6 +229,25 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
   }
   const initialTimeoutMs = int('initialTimeoutMs', options.initialTimeoutMs, Math.min(Math.max(1000, minTimeoutMs), maxTimeoutMs), minTimeoutMs, maxTimeoutMs);
   const maxRetries = int('maxRetries', options.maxRetries, 2, 0, 50);
+  if (!raw) {
+    for (const k of ['timing', 'minRate', 'maxRate', 'interface', 'discovery', 'skipDiscovery'] as const) {
+      if (options[k] !== undefined) throw new ScanOptionError(k, `scan: ${k} applies to the raw scans (syn, udp, ping), not to a connect scan`);
+    }
+  }
+  const timing = resolveTiming(timingTemplate(options.timing ?? 3), {
+    initialRttMs: options.initialTimeoutMs === undefined ? undefined : initialTimeoutMs,
+    minRttMs: options.minTimeoutMs === undefined ? undefined : minTimeoutMs,
+    maxRttMs: options.maxTimeoutMs === undefined ? undefined : maxTimeoutMs,
+    maxRetries: options.maxRetries === undefined ? undefined : maxRetries,
+    minRate: options.minRate,
+    maxRate: options.maxRate,
+  });
+  const skipDiscovery = bool('skipDiscovery', options.skipDiscovery);
+  if (type === 'ping' && skipDiscovery) throw new ScanOptionError('skipDiscovery', 'scan: a ping scan is host discovery; skipDiscovery would leave nothing to do');
+  const discovery = discoveryProbes(options.discovery);
+  if (options.interface !== undefined && (typeof options.interface !== 'string' || !/^[^\s/:]{1,15}$/.test(options.interface))) {
+    throw new ScanOptionError('interface', `scan: interface must be an interface name (1-15 characters), got ${JSON.stringify(options.interface)}`);
+  }
   const report = options.report ?? {};
   if (report === null || typeof report !== 'object') throw new ScanOptionError('report', 'scan: report must be an object { closed?: boolean, filtered?: boolean }');
   for (const k of Object.keys(report)) {
@@ -218,5 +292,53 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
     scanId: options.scanId,
     checkpointIntervalMs: int('checkpointIntervalMs', options.checkpointIntervalMs, 5000, 100, 5000),
     lookup: options.lookup,
+    timing,
+    skipDiscovery: type === 'connect' ? true : skipDiscovery,
+    discovery,
+    interface: options.interface,
+    probeBackend,
+    sourcePortCount: 4096,
   };
+}
+
+function defaultPortSpec(type: ScanType): string {
+  return type === 'udp' ? 'U:top:1000' : 'top:1000';
+}
+
+/** The ports of a scan type: TCP only for connect/syn, UDP only for udp (unprefixed ports mean UDP there, as with nmap -sU). */
+function scanPorts(type: ScanType, spec: unknown): PortSet {
+  if (type === 'ping') {
+    if (spec !== undefined) throw new ScanOptionError('ports', 'scan: a ping scan (host discovery) probes no ports; leave ports out or use type "syn"');
+    return new PortSet([], []);
+  }
+  const text = spec ?? defaultPortSpec(type);
+  if (typeof text !== 'string') throw new ScanOptionError('ports', `scan: ports must be a port spec string such as "1-1024,8080", got ${typeof text}`);
+  if (type === 'udp') {
+    if (/(^|,)\s*T:/i.test(text)) throw new ScanOptionError('ports', `scan: the udp scan probes UDP only, but the ports "${text}" include TCP (T:); drop the T: items or scan TCP with type "syn"`);
+    // A U: prefix holds until the next prefix: unprefixed ports (and top:N) mean UDP here.
+    const p = parsePorts(/^\s*U:/i.test(text) ? text : `U:${text}`);
+    return new PortSet([], p.udp);
+  }
+  const p = parsePorts(text);
+  if (p.udp.length > 0) {
+    throw new ScanOptionError('ports', `scan: the ${type} scan probes TCP only, but the ports "${text}" include UDP (U:); drop the U: items or scan them with type "udp"`);
+  }
+  return p;
+}
+
+function discoveryProbes(v: unknown): readonly DiscoveryProbeOption[] {
+  if (v === undefined) return DEFAULT_DISCOVERY;
+  const methods = ['icmp-echo', 'icmp-timestamp', 'tcp-syn', 'tcp-ack'];
+  if (!Array.isArray(v) || v.length === 0 || v.length > 16) throw new ScanOptionError('discovery', 'scan: discovery must be a non-empty array of { method, port? } (methods: icmp-echo, icmp-timestamp, tcp-syn, tcp-ack)');
+  return v.map((d: unknown, i) => {
+    const o = d as { method?: unknown; port?: unknown } | null;
+    if (o === null || typeof o !== 'object' || !methods.includes(o.method as string)) {
+      throw new ScanOptionError(`discovery[${i}]`, `scan: discovery[${i}].method must be one of ${methods.join(', ')}, got ${JSON.stringify(o?.method)}`);
+    }
+    const tcp = o.method === 'tcp-syn' || o.method === 'tcp-ack';
+    if (o.port !== undefined && (!tcp || !Number.isInteger(o.port) || (o.port as number) < 1 || (o.port as number) > 65535)) {
+      throw new ScanOptionError(`discovery[${i}].port`, `scan: discovery[${i}].port must be 1-65535 and only for tcp-syn / tcp-ack`);
+    }
+    return { method: o.method as DiscoveryMethodOption, port: tcp ? ((o.port as number | undefined) ?? (o.method === 'tcp-syn' ? 443 : 80)) : undefined };
+  });
 }

@@ -4,9 +4,11 @@
 // classifies the answers (engines/engine.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  hostDiscovered,
   ipv6PortFound,
   metricRecorded,
   portFound,
+  rateLimitTriggered,
   retryScheduled,
   scanCancelled,
   scanCheckpoint,
@@ -17,6 +19,7 @@ import {
   scanStarted,
   stageChanged,
   warningIssued,
+  type DiscoveryMethod,
   type EventBus,
   type JsonValue,
   type ScanCheckpoint,
@@ -27,15 +30,29 @@ import { ProgressModel } from '@portflow/progress';
 import { checkResumeMatches, configHash, resumePlan, seedFromHex, seedToHex, type ResumePlan } from './checkpoint.js';
 import { createEngine } from './engines/index.js';
 import type { EngineCounters, EngineHost, ScanEngine } from './engines/engine.js';
+import { discoverHosts } from './engines/discovery.js';
+import { prepareLink, type PreparedLink } from './engines/probe-backend.js';
+import { ProbeScanEngine } from './engines/probe-scan.js';
+import { RateController } from './rate-control.js';
 import { ScanJob } from './job.js';
 import { reasonName, ResultsBuilder, STATE_CODE, type ScanResults } from './results.js';
 import { ScanControl } from './scan-control.js';
 import { ScanOptionError, ScanResumeError } from './scan-errors.js';
 import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.js';
-import { buildTargetSet, resolveTargets } from './targets.js';
+import { buildTargetSet, parseTargets, resolveTargets, type TargetSet } from './targets.js';
 
 /** The stages a connect scan runs (no host discovery: every target is scanned, as nmap -Pn). */
 export const CONNECT_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'PortScanning', 'Finalization'];
+/** A SYN or UDP scan with host discovery first. */
+export const DISCOVERY_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization'];
+/** A ping scan (host discovery only, nmap -sn). */
+export const PING_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'HostDiscovery', 'Finalization'];
+
+/** The stages a scan of these options runs (ScanStarted.options.stages). */
+export function scanStages(o: Pick<ResolvedScanOptions, 'type' | 'skipDiscovery'>): readonly Stage[] {
+  if (o.type === 'ping') return PING_SCAN_STAGES;
+  return o.skipDiscovery ? CONNECT_SCAN_STAGES : DISCOVERY_SCAN_STAGES;
+}
 
 export type ScanHandleState = 'starting' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
@@ -96,7 +113,13 @@ class ScanRun implements EngineHost {
   readonly #scanId: string;
   readonly #seed: bigint;
   readonly #results = new ResultsBuilder();
-  readonly #model = new ProgressModel({ stages: CONNECT_SCAN_STAGES });
+  readonly #stages: readonly Stage[];
+  readonly #model: ProgressModel;
+  #rate: RateController | undefined;
+  #link: PreparedLink | undefined;
+  /** Host discovery: hosts with a final state, and those found up. */
+  #discovered = 0;
+  #live: string[] = [];
   #job!: ScanJob;
   #engine: ScanEngine | undefined;
   #hash = '';
@@ -114,6 +137,7 @@ class ScanRun implements EngineHost {
   readonly #eState = new Uint8Array(EVENT_BATCH);
   readonly #eReason = new Uint8Array(EVENT_BATCH);
   readonly #eTtl = new Int16Array(EVENT_BATCH);
+  readonly #eUdp = new Uint8Array(EVENT_BATCH);
   #en = 0;
   readonly #dPos = new Float64Array(POSITION_BATCH);
   #dn = 0;
@@ -136,6 +160,8 @@ class ScanRun implements EngineHost {
   constructor(o: ResolvedScanOptions, bus: EventBus) {
     this.options = o;
     this.#bus = bus;
+    this.#stages = scanStages(o);
+    this.#model = new ProgressModel({ stages: this.#stages });
     const cp = o.resumeFrom;
     this.#scanId = o.scanId ?? cp?.scanId ?? randomUUID();
     if (cp !== undefined) {
@@ -227,39 +253,28 @@ class ScanRun implements EngineHost {
       const resolution = await resolveTargets(o.targetTokens, { exclude: o.excludeTokens, lookup: o.lookup });
       const ts = Date.now();
       for (const w of resolution.warnings) bus.publish(warningIssued(id, ts, w.message, w.token, undefined, w.code));
-      this.#job = new ScanJob({
-        targets: resolution.targets,
-        ports: o.ports,
-        seed: this.#seed,
-        order: o.order,
-        shard: o.shard,
-        position: o.resumeFrom?.lowWater ?? 0,
-      });
-      const job = this.#job;
-      this.#hash = configHash({ type: o.type, targets: resolution.targets.toSpecs(), ports: o.ports.toString(), seed: this.#seed, order: o.order, shard: job.shard });
-      this.#portsPerHost = o.ports.count;
       this.#hostsTotal = toSafe(resolution.targets.size);
-      const cp = o.resumeFrom;
-      if (cp !== undefined) {
-        checkResumeMatches(cp, this.#hash, job);
-        this.#plan = resumePlan(cp, o.resumeEvents, job);
-        for (const e of this.#plan.priorPorts) this.#results.recordEvent(e);
-        this.#completed = cp.lowWater;
-        this.#hostsCompleted = Math.min(this.#plan.counters.hostsCompleted, this.#hostsTotal);
-      }
+      this.#portsPerHost = o.ports.count;
       this.#model.update(ts, { stage: 'TargetResolution', completed: o.targetTokens.length, total: o.targetTokens.length, counters: this.#counters() });
       bus.publish(this.#model.toProgressUpdate(id, ts));
 
-      if (!this.control.cancelled) {
+      let portTargets: TargetSet | undefined = resolution.targets;
+      if (o.probeBackend !== undefined && !this.control.cancelled) {
+        const t = o.timing;
+        this.#rate = new RateController(t.initialRate, t.minRate, t.maxRate);
+      }
+      if (!o.skipDiscovery && !this.control.cancelled) {
+        this.#enter('HostDiscovery');
+        portTargets = await this.#discover(resolution.targets);
+      }
+      if (o.type !== 'ping' && !this.control.cancelled) {
+        if (portTargets !== undefined) this.#createJob(portTargets);
         this.#enter('PortScanning');
-        this.#progressStep = Math.max(1, Math.ceil(job.length / 100));
-        this.#nextProgressAt = this.#completed + this.#progressStep;
-        this.#lastCheckpointTs = Date.now();
-        this.#engine = createEngine(o);
-        await this.#engine.run(this);
-        this.#flush();
-        await this.#finalProgress();
-        this.#checkpoint(Date.now());
+        if (portTargets !== undefined) await this.#portScan(portTargets);
+        else {
+          // Every host is down: nothing to port-scan.
+          this.#model.update(Date.now(), { stage: 'PortScanning', completed: 0, total: 0, counters: this.#counters() });
+        }
       }
       if (this.control.cancelled) outcome = 'cancelled';
       else {
@@ -276,6 +291,136 @@ class ScanRun implements EngineHost {
       bus.publish(scanError(id, Date.now(), e.name, e.message, true, { code, stage: this.#stage ?? 'TargetResolution' }));
     }
     this.#end(outcome);
+  }
+
+  /** Host discovery; the live hosts as the port scan's targets (undefined when none is up). */
+  async #discover(targets: TargetSet): Promise<TargetSet | undefined> {
+    const o = this.options;
+    const id = this.#scanId;
+    const bus = this.#bus;
+    // A resume whose log holds the interrupted run's discovery takes its live hosts, so the
+    // port scan's job (and its positions) is the same one.
+    const prior = o.resumeFrom === undefined ? [] : o.resumeEvents.filter((e) => e.type === 'HostDiscovered');
+    if (prior.length > 0) {
+      for (const e of prior) if (e.type === 'HostDiscovered' && targets.has(e.ip)) this.#markUp(e.ip);
+      this.#discovered = toSafe(targets.size);
+    } else {
+      const backend = o.probeBackend!;
+      const t = o.timing;
+      this.#link = await prepareLink(backend, targets, {
+        interface: o.interface,
+        resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(t.initialRttMs))),
+        resolveRetries: Math.min(Math.max(t.maxRetries, 1), 3),
+        resolveAll: true,
+        warn: (message, code) => this.warn(message, code),
+      });
+      this.#discoveryProgress(Date.now(), true);
+      await discoverHosts({
+        backend,
+        link: this.#link,
+        targets,
+        methods: o.discovery,
+        timing: t,
+        rate: this.#rate!,
+        control: this.control,
+        seed: this.#seed,
+        sourcePortCount: o.sourcePortCount,
+        sink: {
+          up: (address: string, method: DiscoveryMethod, latencyMs: number, ttl: number | undefined, ts: number) => {
+            this.#flush();
+            bus.publish(hostDiscovered(id, ts, address, method, latencyMs, ttl));
+            this.#markUp(address);
+            this.#discovered++;
+            this.#discoveryProgress(ts, false);
+          },
+          down: () => {
+            this.#discovered++;
+            this.#hostsCompleted++;
+            this.#discoveryProgress(Date.now(), false);
+          },
+        },
+      });
+      if (!this.control.cancelled) this.#discovered = toSafe(targets.size);
+    }
+    await this.#stageProgressEnd('HostDiscovery', this.#discovered, toSafe(targets.size));
+    if (this.#live.length === 0) return undefined;
+    return buildTargetSet(parseTargets(this.#live, 'discovered hosts'));
+  }
+
+  #markUp(address: string): void {
+    this.#results.hostUp(address);
+    this.#live.push(address);
+  }
+
+  #discoveryProgress(ts: number, force: boolean): void {
+    const total = this.#hostsTotal;
+    if (!force && ts - this.#lastProgressTs < PROGRESS_MIN_GAP_MS) return;
+    if (this.#model.update(ts, { stage: 'HostDiscovery', completed: Math.min(this.#discovered, total), total, counters: this.#counters() })) {
+      this.#bus.publish(this.#model.toProgressUpdate(this.#scanId, ts));
+    }
+    this.#lastProgressTs = ts;
+  }
+
+  async #stageProgressEnd(stage: Stage, completed: number, total: number): Promise<void> {
+    const wait = PROGRESS_MIN_GAP_MS - (Date.now() - this.#lastProgressTs);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const ts = Date.now();
+    if (this.#model.update(ts, { stage, completed, total, counters: this.#counters() })) this.#bus.publish(this.#model.toProgressUpdate(this.#scanId, ts));
+    this.#lastProgressTs = ts;
+  }
+
+  /** The port scan's job over `targets` (all targets, or the live hosts after discovery); checks a resume against it. */
+  #createJob(targets: TargetSet): void {
+    const o = this.options;
+    this.#job = new ScanJob({
+      targets,
+      ports: o.ports,
+      seed: this.#seed,
+      order: o.order,
+      shard: o.shard,
+      position: o.resumeFrom?.lowWater ?? 0,
+    });
+    const job = this.#job;
+    this.#hash = configHash({ type: o.type, targets: targets.toSpecs(), ports: o.ports.toString(), seed: this.#seed, order: o.order, shard: job.shard });
+    const cp = o.resumeFrom;
+    if (cp !== undefined) {
+      checkResumeMatches(cp, this.#hash, job);
+      this.#plan = resumePlan(cp, o.resumeEvents, job);
+      for (const e of this.#plan.priorPorts) this.#results.recordEvent(e);
+      this.#completed = cp.lowWater;
+      this.#hostsCompleted = Math.min(this.#plan.counters.hostsCompleted, this.#hostsTotal);
+    }
+  }
+
+  /** The port scan of the job's targets. */
+  async #portScan(targets: TargetSet): Promise<void> {
+    const o = this.options;
+    const job = this.#job;
+    this.#progressStep = Math.max(1, Math.ceil(job.length / 100));
+    this.#nextProgressAt = this.#completed + this.#progressStep;
+    this.#lastCheckpointTs = Date.now();
+    if (o.probeBackend !== undefined) {
+      this.#link ??= await prepareLink(o.probeBackend, targets, {
+        interface: o.interface,
+        resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(o.timing.initialRttMs))),
+        resolveRetries: Math.min(Math.max(o.timing.maxRetries, 1), 3),
+        resolveAll: false,
+        warn: (message, code) => this.warn(message, code),
+      });
+      this.#engine = new ProbeScanEngine(o, {
+        backend: o.probeBackend,
+        link: this.#link,
+        rate: this.#rate!,
+        publishRateLimit: (currentRate, limit) => {
+          this.#flush();
+          this.#bus.publish(rateLimitTriggered(this.#scanId, Date.now(), currentRate, limit));
+        },
+      });
+    } else this.#engine = createEngine(o);
+    await this.#engine.run(this);
+    this.#flush();
+    await this.#finalProgress();
+    this.#checkpoint(Date.now());
   }
 
   #end(outcome: ScanOutcome): void {
@@ -324,7 +469,7 @@ class ScanRun implements EngineHost {
     const o = this.options;
     const cp = o.resumeFrom;
     const options: { [key: string]: JsonValue } = {
-      stages: [...CONNECT_SCAN_STAGES],
+      stages: [...this.#stages],
       concurrency: o.concurrency,
       initialTimeoutMs: o.initialTimeoutMs,
       minTimeoutMs: o.minTimeoutMs,
@@ -337,6 +482,19 @@ class ScanRun implements EngineHost {
       shard: o.shard === undefined ? null : { index: o.shard.index, count: o.shard.count },
       resumedFrom: cp === undefined ? null : { lowWater: cp.lowWater, highWater: cp.highWater, configHash: cp.configHash },
     };
+    if (o.probeBackend !== undefined) {
+      const t = o.timing;
+      options.timing = t.template.name;
+      options.initialTimeoutMs = t.initialRttMs;
+      options.minTimeoutMs = t.minRttMs;
+      options.maxTimeoutMs = t.maxRttMs;
+      options.maxRetries = t.maxRetries;
+      options.minRate = t.minRate;
+      options.maxRate = Number.isFinite(t.maxRate) ? t.maxRate : null;
+      options.skipDiscovery = o.skipDiscovery;
+      options.discovery = o.skipDiscovery ? null : o.discovery.map((d): JsonValue => (d.port === undefined ? { method: d.method } : { method: d.method, port: d.port }));
+      options.interface = o.interface ?? null;
+    }
     let targetCount = 0;
     try {
       // Addresses known before hostnames resolve (the count may grow: later ProgressUpdates carry it).
@@ -348,7 +506,7 @@ class ScanRun implements EngineHost {
     this.#bus.publish(
       scanStarted(this.#scanId, ts, { scanType: o.type, targetCount, portCount: o.ports.count, targets: o.targetSpecs, ports: o.portSpec, options }),
     );
-    this.#model.start(ts, CONNECT_SCAN_STAGES);
+    this.#model.start(ts, this.#stages);
     this.#model.setPlannedTotals(targetCount, o.ports.count, o.targetTokens.length);
   }
 
@@ -387,6 +545,7 @@ class ScanRun implements EngineHost {
       this.#eState[i] = state;
       this.#eReason[i] = reason;
       this.#eTtl[i] = ttl === undefined ? -1 : ttl;
+      this.#eUdp[i] = udp ? 1 : 0;
     }
     this.#dPos[this.#dn++] = position;
     if (this.#en === EVENT_BATCH || this.#dn === POSITION_BATCH) this.#flush();
@@ -432,10 +591,11 @@ class ScanRun implements EngineHost {
       const a = this.#eAddr[i];
       const ttl = this.#eTtl[i] < 0 ? undefined : this.#eTtl[i];
       const reason = reasonName(this.#eReason[i]);
+      const proto = this.#eUdp[i] === 1 ? 'udp' : 'tcp';
       bus.publish(
         a.includes(':')
-          ? ipv6PortFound(id, ts, a, this.#ePort[i], 'tcp', STATES[this.#eState[i]], reason, ttl)
-          : portFound(id, ts, a, this.#ePort[i], 'tcp', STATES[this.#eState[i]], reason, ttl),
+          ? ipv6PortFound(id, ts, a, this.#ePort[i], proto, STATES[this.#eState[i]], reason, ttl)
+          : portFound(id, ts, a, this.#ePort[i], proto, STATES[this.#eState[i]], reason, ttl),
       );
       this.#eAddr[i] = '';
     }
@@ -450,6 +610,7 @@ class ScanRun implements EngineHost {
   #tick(): void {
     const ts = Date.now();
     this.#now = ts;
+    if (this.#stage === 'HostDiscovery' && ts - this.#lastProgressTs >= PROGRESS_MAX_GAP_MS) this.#discoveryProgress(ts, true);
     if (this.#stage !== 'PortScanning' || this.#job === undefined) return;
     if (ts - this.#lastCheckpointTs >= this.options.checkpointIntervalMs - TICK_MS / 2) {
       this.#flush();

@@ -5,6 +5,9 @@ import type { ScanEngine } from './engine.js';
 export type { ScanEngine, EngineHost, EngineCounters, EngineMetric } from './engine.js';
 export { ConnectEngine } from './connect.js';
 export { RttEstimator } from './rtt-estimator.js';
+export { ProbeScanEngine } from './probe-scan.js';
+export { nativeProbeBackend, type ProbeBackend, type ProbeEngineHandle, type RecordSource } from './probe-backend.js';
+export { classifySynReply, classifyUdpReply, classifyNoAnswer, icmpReason } from './record-classifier.js';
 
 /** The engine of a scan type. resolveScanOptions has already refused the types this build cannot run. */
 export function createEngine(options: ResolvedScanOptions): ScanEngine {

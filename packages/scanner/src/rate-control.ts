@@ -1,0 +1,88 @@
+// Rate control of the raw-packet scans: decides the sender's rate once per
+// interval from what the answering hosts did in it, never from the share of
+// silent addresses (a -Pn scan of a sparse range is mostly silent by design).
+//
+// Signals, per interval:
+// - drops: packets lost on our own machine (kernel capture drops, softnet
+//   drops, records an output ring could not take). Any growth halves the rate:
+//   replies are being lost before classification, which retries cannot fix
+//   at this rate.
+// - answers from hosts that have answered before: while they keep coming and
+//   the sender achieves the rate it was given, the rate ramps up, doubling
+//   until the first back-off (slow start), then +25% per interval. An
+//   interval without answers holds the rate: silent probes change nothing.
+// Loss on the path is recovered by the sender's resends (only unanswered
+// probes are resent). Backing off on loss per host, as nmap does, needs to
+// know which answers came to a resend; reply records do not carry the try
+// number yet (see the package README, "Rate control"), so it is not guessed
+// from the retry count, which silent addresses dominate.
+// The rate stays within [minRate, maxRate] (maxRate is a promise to the user).
+
+export interface RateSample {
+  /** Kernel + softnet + ring drops that appeared during the interval. */
+  drops: number;
+  /** Answers in the interval from hosts that have answered (open or closed ports, discovery replies). */
+  answered: number;
+  /** The rate the sender achieved during the interval (pps); ramping is pointless while it cannot reach the set rate. */
+  achievedRate: number;
+}
+
+export type RateDecision = 'hold' | 'increase' | 'backoff-drops';
+
+const SLOW_START_FACTOR = 2;
+const RAMP_FACTOR = 1.25;
+const DROP_FACTOR = 0.5;
+
+export class RateController {
+  readonly minRate: number;
+  readonly maxRate: number;
+  #rate: number;
+  #slowStart = true;
+  #backoffs = 0;
+  #lastDecision: RateDecision = 'hold';
+  /** The rate a back-off came down from (RateLimitTriggered's limit). */
+  #limitSeen = 0;
+
+  constructor(initialRate: number, minRate: number, maxRate: number) {
+    this.minRate = minRate;
+    this.maxRate = maxRate;
+    this.#rate = clamp(initialRate, minRate, maxRate);
+  }
+
+  get rate(): number {
+    return this.#rate;
+  }
+  get backoffs(): number {
+    return this.#backoffs;
+  }
+  get lastDecision(): RateDecision {
+    return this.#lastDecision;
+  }
+  /** The rate before the latest back-off. */
+  get limitSeen(): number {
+    return this.#limitSeen;
+  }
+
+  /** One interval's figures in, the decision out (the new rate is `rate`). */
+  update(s: RateSample): RateDecision {
+    const before = this.#rate;
+    let d: RateDecision = 'hold';
+    if (s.drops > 0) {
+      d = 'backoff-drops';
+      this.#limitSeen = before;
+      this.#slowStart = false;
+      this.#backoffs++;
+      const base = Number.isFinite(before) ? before : Math.max(s.achievedRate, this.minRate);
+      this.#rate = clamp(base * DROP_FACTOR, this.minRate, this.maxRate);
+    } else if (s.answered > 0 && Number.isFinite(before) && s.achievedRate >= 0.8 * before) {
+      this.#rate = clamp(before * (this.#slowStart ? SLOW_START_FACTOR : RAMP_FACTOR), this.minRate, this.maxRate);
+      if (this.#rate !== before) d = 'increase';
+    }
+    this.#lastDecision = d;
+    return d;
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
