@@ -21,6 +21,8 @@
         "src/io/softnet.cc",
         "src/io/capture.cc",
         "src/io/capture_test_binding.cc",
+        "src/connect/connect_engine.cc",
+        "src/connect/connect_binding.cc",
         "src/io/netlink.cc",
         "src/io/neighbors.cc",
         "src/io/privilege.cc",

@@ -5,6 +5,7 @@
 
 #include "bench/bench_binding.h"
 #include "common/env_threads.h"
+#include "connect/connect_binding.h"
 #include "io/capture_test_binding.h"
 #include "io/link_binding.h"
 #include "io/probe_engine_binding.h"
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitJob(env, exports);
   portflow::InitProbeEngine(env, exports);
   portflow::io::InitCaptureTest(env, exports);
+  portflow::InitConnect(env, exports);
   portflow::io::InitLink(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -25,6 +25,8 @@ export const RecordFlag = {
   HasWindowScale: 1 << 4,
   SackPermitted: 1 << 5,
   Ndp: 1 << 6,
+  /** The record carries its probe's job position (f64 at `position`), written by producers that walk the job (the connect engine). */
+  JobPosition: 1 << 7,
 } as const;
 
 /** Byte offsets within a record. */
@@ -33,6 +35,7 @@ export const RecordOffset = {
   ttl: 48, tcpFlags: 49, icmpType: 49, icmpCode: 50, windowScale: 50, proto: 51, window: 52, ipId: 54,
   mss: 56, quotedSeq: 56, echoedSend: 60,
   seq: 32, ack: 36, tsval: 40, optionSignature: 44, reporter: 32, mac: 32, count: 32, echoId: 32, echoSeq: 34,
+  localErrno: 36, attempt: 36, position: 56,
   ctrSent: 16, ctrReceived: 24, ctrRetries: 32, ctrOverflow: 40, ctrParseErrors: 48, ctrKernelDrops: 56, producerId: 4,
 } as const;
 
@@ -55,6 +58,12 @@ export interface DecodedRecord {
   proto?: number;
   ipId?: number;
   echoedSend?: number;
+  /** The probe's job position (records with RecordFlag.JobPosition). */
+  position?: number;
+  /** NoAnswer from the connect engine: the errno the connect failed with locally (0: timed out). */
+  localErrno?: number;
+  /** RetriesSent naming its probe: the attempt number of that resend (2 = first resend). */
+  attempt?: number;
   tcp?: { flags: number; window: number; windowScale?: number; mss?: number; seq: number; ack: number; tsval?: number; optionSignature: number };
   icmp?: { type: number; code: number; reporter?: string; quotedSeq?: number; id?: number; seq?: number };
   mac?: string;
@@ -92,7 +101,10 @@ export function decodeRecord(view: DataView, off: number): DecodedRecord {
   r.ttl = b[off + 48];
   r.proto = b[off + 51];
   r.ipId = view.getUint16(off + 54, true);
-  r.echoedSend = view.getUint32(off + 60, true);
+  // With JobPosition, bytes 56-63 hold the position instead of mss / quotedSeq / echoedSend.
+  const positioned = (r.flags & RecordFlag.JobPosition) !== 0;
+  r.echoedSend = positioned ? 0 : view.getUint32(off + 60, true);
+  if (positioned) r.position = view.getFloat64(off + 56, true);
   switch (kind) {
     case RecordKind.TcpReply: {
       const flags = r.flags;
@@ -104,12 +116,13 @@ export function decodeRecord(view: DataView, off: number): DecodedRecord {
         optionSignature: view.getUint32(off + 44, true),
       };
       if (flags & RecordFlag.HasWindowScale) r.tcp.windowScale = b[off + 50];
-      if (flags & RecordFlag.HasMss) r.tcp.mss = view.getUint16(off + 56, true);
+      if (flags & RecordFlag.HasMss && !positioned) r.tcp.mss = view.getUint16(off + 56, true);
       if (flags & RecordFlag.HasTimestamps) r.tcp.tsval = view.getUint32(off + 40, true);
       break;
     }
     case RecordKind.IcmpError:
-      r.icmp = { type: b[off + 49], code: b[off + 50], quotedSeq: view.getUint32(off + 56, true) };
+      r.icmp = { type: b[off + 49], code: b[off + 50] };
+      if (!positioned) r.icmp.quotedSeq = view.getUint32(off + 56, true);
       if (family) r.icmp.reporter = bytesToIp(b, off + 32, family);
       break;
     case RecordKind.IcmpReply:
@@ -119,9 +132,15 @@ export function decodeRecord(view: DataView, off: number): DecodedRecord {
       r.mac = mac(b, off + 32);
       break;
     case RecordKind.UdpReply:
+      r.count = view.getUint32(off + 32, true);
+      break;
     case RecordKind.NoAnswer:
+      r.count = view.getUint32(off + 32, true);
+      if (positioned) r.localErrno = view.getUint32(off + 36, true);
+      break;
     case RecordKind.RetriesSent:
       r.count = view.getUint32(off + 32, true);
+      if (family === 4 || family === 6) r.attempt = view.getUint32(off + 36, true);
       break;
   }
   return r;

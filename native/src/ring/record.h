@@ -38,6 +38,9 @@ inline constexpr uint8_t kHasMss = 1 << 3;
 inline constexpr uint8_t kHasWindowScale = 1 << 4;
 inline constexpr uint8_t kSackPermitted = 1 << 5;
 inline constexpr uint8_t kNdp = 1 << 6;              // neighbour reply came by NDP (else ARP)
+// Written by a producer that walks the scan job itself (the connect engine): bytes 56-63 hold
+// the probe's job position (f64, exact below 2^53) instead of mss / quotedSeq / echoedSend.
+inline constexpr uint8_t kJobPosition = 1 << 7;
 }  // namespace record_flag
 
 // Byte offsets.
@@ -73,6 +76,12 @@ inline constexpr size_t kReporter = 32;
 inline constexpr size_t kMac = 32;
 // kAux for kUdpReply: u32 payload length.  kNoAnswer: u32 probes sent.  kRetriesSent: u32 count.
 inline constexpr size_t kCount = 32;
+// kNoAnswer from the connect engine: u32 errno the connect failed with locally (0: timed out).
+inline constexpr size_t kLocalErrno = 36;
+// kRetriesSent naming its probe (family 4/6, addr, port): u32 attempt number of the resend (2 = first resend).
+inline constexpr size_t kAttempt = 36;
+// With record_flag::kJobPosition: f64 job position of the probe.
+inline constexpr size_t kPosition = 56;
 // kAux for kIcmpReply: u16 id, u16 seq.
 inline constexpr size_t kEchoId = 32;
 inline constexpr size_t kEchoSeq = 34;

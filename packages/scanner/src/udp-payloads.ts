@@ -63,10 +63,17 @@ export function snmpGetRequest(community = 'public'): Uint8Array {
  * → "CK", 0x00 → "AA"), a 32-byte label; QUESTION_TYPE NBSTAT (0x0021), CLASS IN (0x0001).
  */
 export function netbiosNodeStatus(): Uint8Array {
-  const name = [0x2a, ...new Array<number>(15).fill(0)];
-  const encoded: number[] = [];
-  for (const c of name) encoded.push(0x41 + (c >> 4), 0x41 + (c & 0xf));
+  const encoded = netbiosEncodeName('*', 0);
   return Uint8Array.from([...u16(0x7066), ...u16(0), ...u16(1), ...u16(0), ...u16(0), ...u16(0), 32, ...encoded, 0, ...u16(0x0021), ...u16(0x0001)]);
+}
+
+/** NetBIOS first-level encoding (RFC 1001 §14.1) of a name padded to 16 bytes with `pad`: 32 bytes 'A'–'P'. */
+export function netbiosEncodeName(name: string, pad = 0x20): number[] {
+  const bytes = [...enc(name.slice(0, 16))];
+  while (bytes.length < 16) bytes.push(pad);
+  const out: number[] = [];
+  for (const c of bytes) out.push(0x41 + (c >> 4), 0x41 + (c & 0xf));
+  return out;
 }
 
 /**

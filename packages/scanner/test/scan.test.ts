@@ -295,7 +295,9 @@ describe('control', () => {
 });
 
 describe('resume', () => {
-  const N = 4000;
+  // Enough ports that the interrupted run outlasts its first 100 ms checkpoint tick even with the native
+  // connect engine (4,000 loopback ports at concurrency 2 took ~110 ms, ending before it).
+  const N = 20000;
   const base = () => ({ targets: '127.0.0.1', ports: `1-${N}`, report: { closed: true, filtered: true }, seed: 7n, concurrency: 2 });
 
   async function interrupted(): Promise<{ log: ScanEvent[]; cp: ScanCheckpoint }> {

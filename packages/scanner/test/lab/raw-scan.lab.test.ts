@@ -1,0 +1,210 @@
+// The raw scans (SYN, UDP, host discovery) on the native probe engine, in
+// @portflow/testnet labs, against the lab's truth: the standard lab (IPv4 and
+// IPv6, routed and on-link), UDP with ICMP limits lifted and at Linux
+// defaults, 1% loss each way, and a SIGKILL after a checkpoint resumed from
+// the log. nmap runs next to the SYN scan for the figures only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import * as native from '@portflow/native';
+import { compareDiscovery, startLab, type Lab } from '@portflow/testnet';
+import type { ScanResults } from '../../src/index.js';
+
+const skipLab = inject('labSkipReason');
+// The raw scans need the native probe engine built in.
+const noEngine = typeof (native as Record<string, unknown>).ProbeEngine !== 'function' || typeof (native as Record<string, unknown>).planLink !== 'function';
+const skip = skipLab || (noEngine ? '@portflow/native has no probe engine in this build (ProbeEngine, planLink)' : '');
+const labIt = skip ? it.skip : it;
+if (skip) console.log(`[scanner raw lab] skipped: ${skip}`);
+
+const CHILD = fileURLToPath(new URL('./raw-scan-child.mjs', import.meta.url));
+
+type Found = [target: string, port: number, protocol: 'tcp' | 'udp', state: string, reason: string | undefined];
+interface ChildOutput {
+  results: ScanResults;
+  counts: Record<string, number>;
+  metrics: Record<string, number>;
+  found: Found[];
+  hosts: [string, string, number, number | undefined][];
+  warnings: [string, string | undefined, string][];
+  rateLimits: [number, number][];
+  wallMs: number;
+  error?: string;
+}
+
+async function runRaw(lab: Lab, input: object, timeoutMs = 120_000): Promise<ChildOutput> {
+  const r = await lab.runInScannerNs(CHILD, [], { input: JSON.stringify(input), timeoutMs });
+  expect(r.code, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout) as ChildOutput;
+  expect(out.error, out.error).toBeUndefined();
+  return out;
+}
+
+/** Every (host, port) reported exactly once, in a state and with a reason the truth accepts. */
+function checkAgainstTruth(lab: Lab, found: Found[], hosts: readonly string[], ports: number[], protocol: 'tcp' | 'udp', reasonOk: (reason: string | undefined, truthReasons: readonly string[], state: string, truthState: string) => boolean = (r, rs) => rs.includes(r ?? '')): string[] {
+  const truth = lab.truth();
+  const seen = new Set<string>();
+  const wrong: string[] = [];
+  for (const [target, port, proto, state, reason] of found) {
+    const key = `${target}:${port}/${proto}`;
+    if (seen.has(key)) wrong.push(`${key} reported twice`);
+    seen.add(key);
+    const t = truth.expect(target, proto, port);
+    if (!t.accept.includes(state as never)) wrong.push(`${key}: ${state}/${reason}, truth ${t.state} (${t.cause}; accepts ${t.accept.join('|')})`);
+    else if (!reasonOk(reason, t.reasons, state, t.state)) wrong.push(`${key}: reason ${reason}, truth ${t.reasons.join('|')}`);
+  }
+  for (const h of hosts) for (const p of ports) if (!seen.has(`${h}:${p}/${protocol}`)) wrong.push(`${h}:${p}/${protocol} not reported`);
+  return wrong;
+}
+
+/** A range over the first 255 interface ids of an IPv6 /64 prefix ("2001:db8:20:1::/64" → "…::1-…::ff"). */
+const v6Range = (prefix: string): string => {
+  const base = prefix.split('/')[0];
+  return `${base}1-${base}ff`;
+};
+
+describe('raw scans of the standard lab', () => {
+  labIt('SYN scan: the truth for every live host x port, IPv4 and IPv6, routed and on-link; nmap -T5 alongside for the figures', async () => {
+    const lab = await startLab('standard');
+    try {
+      const truth = lab.truth();
+      const hosts = [...truth.liveHosts];
+      const ports = [...truth.lab.scanPorts.tcp];
+      const out = await runRaw(lab, { options: { targets: hosts, ports: ports.join(','), type: 'syn', skipDiscovery: true, report: { closed: true, filtered: true } } });
+      expect(out.results.outcome).toBe('completed');
+      expect(checkAgainstTruth(lab, out.found, hosts, ports, 'tcp')).toEqual([]);
+      expect(out.results.openPorts).toBe(truth.openPorts('tcp').filter((p) => ports.includes(p.port) && hosts.includes(p.address)).length);
+      console.log(`[scanner raw lab] SYN, ${hosts.length} live addresses x ${ports.length} ports: ${out.results.durationMs} ms, sent ${out.metrics['probes.sent']}, retried ${out.metrics['probes.retried']}, duplicates ${out.metrics['probe.duplicates']}, drops ${out.metrics['probe.drops']}, final rate ${out.metrics['probe.rate']} pps`);
+
+      // Figures: the IPv4 live hosts, ours at T5 with one retry next to nmap's same settings.
+      const v4 = hosts.filter((a) => !a.includes(':'));
+      const fast = await runRaw(lab, { options: { targets: v4, ports: ports.join(','), type: 'syn', skipDiscovery: true, timing: 5, maxRetries: 1, report: { closed: true, filtered: true } } });
+      expect(checkAgainstTruth(lab, fast.found, v4, ports, 'tcp')).toEqual([]);
+      let nmapMs = NaN;
+      if (!spawnSync('nmap', ['-V'], { stdio: 'ignore' }).error) {
+        const t0 = performance.now();
+        const n = await lab.exec('timeout', ['120', 'nmap', '-T5', '--min-rate', '20000', '--max-retries', '1', '-Pn', '-sS', '-n', '-p', ports.join(','), '-oG', '-', ...v4], { timeoutMs: 130_000 });
+        nmapMs = performance.now() - t0;
+        expect(n.code, n.stderr).toBe(0);
+      } else if (process.env.CI === 'true') throw new Error('nmap is required on CI (apt-get install -y nmap)');
+      console.log(`[scanner raw lab] SYN T5 --max-retries 1, ${v4.length} IPv4 hosts x ${ports.length} ports: portflow ${fast.results.durationMs} ms (wall ${Math.round(fast.wallMs)} ms), nmap -T5 --min-rate 20000 --max-retries 1 -Pn -sS ${Math.round(nmapMs)} ms`);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('UDP scan with ICMP limits lifted: the truth for every live host x port', async () => {
+    const lab = await startLab('standard', { icmp: 'lifted' });
+    try {
+      const truth = lab.truth();
+      const hosts = [...truth.liveHosts];
+      const ports = [...truth.lab.scanPorts.udp];
+      const out = await runRaw(lab, { options: { targets: hosts, ports: ports.join(','), type: 'udp', skipDiscovery: true, report: { closed: true, filtered: true } } });
+      expect(out.results.outcome).toBe('completed');
+      expect(checkAgainstTruth(lab, out.found, hosts, ports, 'udp')).toEqual([]);
+      // Lifted limits: every closed port answers, so none may hide as open|filtered.
+      const hidden = out.found.filter(([t, p, , st]) => st === 'open-filtered' && truth.expect(t, 'udp', p).state === 'closed');
+      expect(hidden).toEqual([]);
+      console.log(`[scanner raw lab] UDP (ICMP lifted), ${hosts.length} x ${ports.length}: ${out.results.durationMs} ms, warnings ${out.warnings.length}`);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('UDP scan at Linux-default ICMP limits: limited hosts are named, their silent ports marked icmp-ratelimit, never plain no-response when closed', async () => {
+    const lab = await startLab('standard', { icmp: 'default' });
+    try {
+      const truth = lab.truth();
+      const hosts = [...truth.discovery.routed].filter((a) => !a.includes(':')).slice(0, 4);
+      const out = await runRaw(lab, { options: { targets: hosts, ports: '1-200', type: 'udp', skipDiscovery: true, maxRetries: 1, report: { closed: true, filtered: true } } });
+      expect(out.results.outcome).toBe('completed');
+      const wrong: string[] = [];
+      const limited = new Set(out.warnings.filter((w) => w[0] === 'ICMP_RATE_LIMITED').map((w) => w[1]));
+      for (const [t, p, , state, reason] of out.found) {
+        const real = truth.expect(t, 'udp', p).state;
+        if (real === 'closed' && state === 'open-filtered' && reason !== 'icmp-ratelimit') wrong.push(`${t}:${p} closed reported open|filtered/${reason}`);
+        if (state === 'open' && real !== 'open') wrong.push(`${t}:${p} false open`);
+      }
+      expect(wrong).toEqual([]);
+      expect(limited.size).toBeGreaterThan(0);
+      console.log(`[scanner raw lab] UDP at default ICMP limits, ${hosts.length} x 200: ${out.results.durationMs} ms, hosts found rate-limiting: ${[...limited].join(', ')}`);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('discovery (ping scan) finds exactly the live hosts, on-link and routed, IPv4 and IPv6', async () => {
+    const lab = await startLab('standard');
+    try {
+      const targets = [lab.targets.ipv4!, lab.onLink.ipv4!, v6Range(lab.targets.ipv6!), v6Range(lab.onLink.ipv6!)];
+      const out = await runRaw(lab, { options: { targets, exclude: [lab.scanner.ipv4!, lab.scanner.ipv6!], type: 'ping' } });
+      expect(out.results.outcome).toBe('completed');
+      const found = out.hosts.map((h) => h[0]);
+      expect(new Set(found).size).toBe(found.length);
+      const c = compareDiscovery(lab.truth(), found, { segment: 'all' });
+      expect({ missed: c.missed, extra: c.extra }).toEqual({ missed: [], extra: [] });
+      const onLink = new Set(lab.truth().discovery.onLink);
+      for (const [ip, method] of out.hosts) if (onLink.has(ip)) expect(method, ip).toBe(ip.includes(':') ? 'ndp' : 'arp');
+      console.log(`[scanner raw lab] ping scan of ${targets.join(' ')}: ${out.hosts.length} up in ${out.results.durationMs} ms`);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('1% loss each way with maxRetries 4: every state, no false open', async () => {
+    const lab = await startLab('standard', { loss: { percent: 1, direction: 'both' } });
+    try {
+      const truth = lab.truth();
+      const hosts = truth.discovery.routed.slice(0, 8);
+      const ports = [...truth.lab.scanPorts.tcp];
+      const out = await runRaw(lab, { options: { targets: hosts, ports: ports.join(','), type: 'syn', skipDiscovery: true, maxRetries: 4, report: { closed: true, filtered: true } } });
+      expect(checkAgainstTruth(lab, out.found, hosts, ports, 'tcp')).toEqual([]);
+      console.log(`[scanner raw lab] SYN with 1% loss each way, ${hosts.length} x ${ports.length}: ${out.results.durationMs} ms, retried ${out.metrics['probes.retried']}`);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  labIt('SIGKILL after a checkpoint, resumed from the log: every port exactly once, the truth', async () => {
+    const lab = await startLab('standard');
+    const dir = mkdtempSync(join(tmpdir(), 'pf-raw-resume-'));
+    try {
+      const truth = lab.truth();
+      const hosts = truth.discovery.routed.filter((a) => !a.includes(':'));
+      const ports = [...truth.lab.scanPorts.tcp];
+      const log = join(dir, 'scan.jsonl');
+      const options = { targets: hosts, ports: ports.join(','), type: 'syn', skipDiscovery: true, maxRate: 4000, checkpointIntervalMs: 250, report: { closed: true, filtered: true } };
+      const child = lab.spawnInScanner(process.execPath, [CHILD], { stdio: ['pipe', 'ignore', 'inherit'] });
+      child.stdin!.end(JSON.stringify({ options, log }));
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        if (/"type":"ScanCheckpoint"[^\n]*"lowWater":[1-9]/.test(text)) break;
+        if (Date.now() > deadline) throw new Error('no checkpoint with progress within 60 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const before = readFileSync(log, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
+        try {
+          return [JSON.parse(l) as { type: string; target?: string; port?: number; protocol?: string; state?: string; reason?: string }];
+        } catch {
+          return [];
+        }
+      });
+      expect(before.some((e) => e.type === 'ScanCompleted')).toBe(false);
+      const out = await runRaw(lab, { options: { ...options, maxRate: undefined }, resumeLog: log });
+      expect(out.results.outcome).toBe('completed');
+      const prior: Found[] = before.filter((e) => e.type === 'PortFound').map((e) => [e.target!, e.port!, 'tcp', e.state!, e.reason]);
+      expect(checkAgainstTruth(lab, [...prior, ...out.found], hosts, ports, 'tcp')).toEqual([]);
+      expect(out.results.portsScanned).toBe(hosts.length * ports.length);
+      console.log(`[scanner raw lab] resume after SIGKILL: ${prior.length} ports before, ${out.found.length} after`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await lab.down();
+    }
+  });
+});

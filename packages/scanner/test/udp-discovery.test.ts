@@ -1,0 +1,131 @@
+// The UDP scan (payloads, states, ICMP rate-limit handling) and host
+// discovery (ping scans, discovery before a port scan) over the fake probe engine.
+import { describe, expect, it } from 'vitest';
+import type { LinkPlan } from '@portflow/native';
+import { foldScanEvents, scan } from '../src/index.js';
+import { fakeBackend, type FakeAnswer, type FakeProbe } from './helpers/fake-probe.js';
+import { ofType, recordingBus } from './helpers/loopback.js';
+
+describe('UDP scan on a fake probe engine', () => {
+  function network() {
+    let limited = 0;
+    return {
+      answer(p: FakeProbe): FakeAnswer[] {
+        if (p.port === 53) return [{ kind: 'udp' }];
+        if (p.port === 60) return [{ kind: 'icmp', type: p.family === 6 ? 1 : 3, code: p.family === 6 ? 1 : 13, reporter: 'router' }];
+        if (p.port === 70 && p.address === '10.0.0.1') return [{ kind: 'none' }];
+        // 10.0.0.2 answers its first 6 closed ports only: a Linux-default ICMP limiter.
+        if (p.address === '10.0.0.2' && ++limited > 6) return [{ kind: 'none' }];
+        return [{ kind: 'icmp', type: p.family === 6 ? 1 : 3, code: p.family === 6 ? 4 : 3 }];
+      },
+      ttl: 63,
+    };
+  }
+
+  it('reply open, port unreachable closed, other unreachables filtered, silence open|filtered; a rate-limited host says so', async () => {
+    const backend = fakeBackend(network());
+    const { bus, events } = recordingBus();
+    const r = await scan(
+      { targets: ['10.0.0.1', '10.0.0.2', '2001:db8::1'], ports: '50-80', type: 'udp', skipDiscovery: true, report: { closed: true, filtered: true }, probeBackend: backend },
+      { bus },
+    ).results;
+    expect(r.outcome).toBe('completed');
+    const opts = backend.engines[0].options;
+    expect(opts.mode).toBe('udp');
+    expect(opts.udpPayloads?.get(53)?.length).toBe(17);
+    const found = [...ofType(events, 'PortFound'), ...ofType(events, 'IPv6PortFound')];
+    expect(found).toHaveLength(3 * 31);
+    const state = (a: string, p: number) => found.find((e) => e.target === a && e.port === p)!;
+    for (const a of ['10.0.0.1', '2001:db8::1']) {
+      expect(state(a, 53)).toMatchObject({ protocol: 'udp', state: 'open', reason: 'udp-response', ttl: 63 });
+      expect(state(a, 60)).toMatchObject({ state: 'filtered', reason: 'admin-prohibited' });
+      expect(state(a, 51)).toMatchObject({ state: 'closed', reason: 'port-unreach' });
+    }
+    expect(state('10.0.0.1', 70)).toMatchObject({ state: 'open-filtered', reason: 'no-response', ttl: undefined });
+    // 10.0.0.2: 6 closed ports seen, the others unknowable; never silently open|filtered.
+    const two = found.filter((e) => e.target === '10.0.0.2');
+    expect(two.filter((e) => e.state === 'closed')).toHaveLength(6);
+    const unknown = two.filter((e) => e.state === 'open-filtered');
+    expect(unknown.length).toBe(31 - 6 - 2);
+    for (const e of unknown) expect(e.reason).toBe('icmp-ratelimit');
+    const warn = ofType(events, 'WarningIssued').filter((w) => w.code === 'ICMP_RATE_LIMITED');
+    expect(warn).toHaveLength(1);
+    expect(warn[0]).toMatchObject({ target: '10.0.0.2' });
+    expect(warn[0].message).toMatch(/23 UDP ports without an answer may be closed/);
+    // The warning comes before the ports it explains.
+    expect(events.indexOf(warn[0])).toBeLessThan(events.indexOf(unknown[0]));
+    expect(foldScanEvents(events)).toEqual(r);
+    expect(r.hosts.find((h) => h.address === '10.0.0.2')!.defaultState).toEqual({ state: 'open-filtered', reason: 'icmp-ratelimit', count: 23 });
+  });
+
+  it('reads unprefixed ports as UDP and refuses TCP ones', () => {
+    const backend = fakeBackend(network());
+    expect(() => scan({ targets: '10.0.0.1', ports: 'T:80', type: 'udp', probeBackend: backend }, { bus: recordingBus().bus })).toThrow(/UDP only/);
+  });
+});
+
+describe('host discovery on a fake probe engine', () => {
+  const plan: LinkPlan = {
+    interface: 'fake0', ifindex: 2, layer: 'ethernet', srcMac: '02:00:00:00:00:02', srcV4: '10.0.1.2', srcV6: '2001:db8:1::2',
+    routes: [
+      { prefix: '10.0.1.0/24', mac: null },
+      { prefix: '0.0.0.0/0', mac: '02:00:00:00:00:01' },
+      { prefix: '::/0', mac: '02:00:00:00:00:01' },
+    ],
+    neighbors: [], mtu: 1500,
+  };
+  const network = {
+    answer(p: FakeProbe): FakeAnswer[] {
+      const method = ['icmp-echo', 'icmp-timestamp', 'tcp-syn', 'tcp-ack'][p.port - 1];
+      const up: Record<string, string> = { '10.0.0.1': 'icmp-echo', '10.0.0.2': 'tcp-ack', '10.0.0.3': 'icmp-timestamp', '2001:db8::1': 'icmp-echo', '10.0.0.5': 'tcp-syn' };
+      if (up[p.address] !== method) return [{ kind: 'none' }];
+      if (method === 'icmp-echo') return [{ kind: 'echo-reply' }];
+      if (method === 'icmp-timestamp') return [{ kind: 'timestamp-reply' }];
+      return [{ kind: method === 'tcp-syn' ? 'syn-ack' : 'rst' }];
+    },
+    ttl: 62,
+  };
+  const targets = ['10.0.1.4-10.0.1.6', '10.0.0.1-10.0.0.5', '2001:db8::1-2001:db8::2'];
+  const live = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.5', '10.0.1.5', '2001:db8::1'];
+
+  it("ping scan: ARP for on-link targets, the engine's methods elsewhere; HostDiscovered with method, latency and TTL", async () => {
+    const backend = fakeBackend(network, { plan, neighbors: { '10.0.1.5': '02:00:00:00:01:05' } });
+    const { bus, events } = recordingBus();
+    const r = await scan({ targets, type: 'ping', probeBackend: backend }, { bus }).results;
+    expect(r.outcome).toBe('completed');
+    const found = ofType(events, 'HostDiscovered');
+    expect(found.map((e) => e.ip).sort()).toEqual([...live].sort());
+    const by = Object.fromEntries(found.map((e) => [e.ip, e]));
+    expect(by['10.0.1.5']).toMatchObject({ method: 'arp', latencyMs: 0.5, ttl: undefined });
+    expect(by['10.0.0.1']).toMatchObject({ method: 'icmp-echo', ttl: 62 });
+    expect(by['10.0.0.2'].method).toBe('tcp-ack');
+    expect(by['10.0.0.3'].method).toBe('icmp-timestamp');
+    expect(by['10.0.0.5'].method).toBe('tcp-syn');
+    expect(by['10.0.0.1'].latencyMs).toBeGreaterThan(0);
+    // On-link targets were not probed by the engine; the others were, with the default methods.
+    const opts = backend.engines[0].options;
+    expect(opts.mode).toBe('discovery');
+    expect(opts.discovery).toEqual([{ method: 'icmp-echo', port: undefined }, { method: 'icmp-timestamp', port: undefined }, { method: 'tcp-syn', port: 443 }, { method: 'tcp-ack', port: 80 }]);
+    expect(ofType(events, 'StageChanged').map((e) => e.newStage)).toEqual(['TargetResolution', 'HostDiscovery', 'Finalization']);
+    expect(ofType(events, 'PortFound')).toHaveLength(0);
+    const progress = ofType(events, 'ProgressUpdate').filter((e) => e.stage === 'HostDiscovery');
+    expect(progress.at(-1)).toMatchObject({ completed: 10, total: 10 });
+    expect(r.hostsUp).toBe(live.length);
+    expect(r.hosts.map((h) => h.address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.5', '10.0.1.5', '2001:db8::1']);
+    expect(foldScanEvents(events)).toEqual(r);
+  });
+
+  it('a SYN scan port-scans only the hosts discovery found up', async () => {
+    const backend = fakeBackend({ answer: (p) => (p.mode === 'discovery' ? network.answer(p) : [{ kind: p.port === 22 ? 'syn-ack' : 'rst' }]), ttl: 62 }, { plan, neighbors: { '10.0.1.5': '02:00:00:00:01:05' } });
+    const { bus, events } = recordingBus();
+    const r = await scan({ targets, ports: '21-23', type: 'syn', probeBackend: backend, report: { closed: true } }, { bus }).results;
+    expect(r.outcome).toBe('completed');
+    expect(ofType(events, 'StageChanged').map((e) => e.newStage)).toEqual(['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization']);
+    const ports = [...ofType(events, 'PortFound'), ...ofType(events, 'IPv6PortFound')];
+    expect(new Set(ports.map((e) => e.target))).toEqual(new Set(live));
+    expect(ports).toHaveLength(live.length * 3);
+    expect(r.portsScanned).toBe(live.length * 3);
+    expect(backend.engines.map((e) => e.options.mode)).toEqual(['discovery', 'tcp-syn']);
+    expect(foldScanEvents(events)).toEqual(r);
+  });
+});
