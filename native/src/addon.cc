@@ -6,7 +6,9 @@
 #include "bench/bench_binding.h"
 #include "common/env_threads.h"
 #include "connect/connect_binding.h"
+#include "io/capture_test_binding.h"
 #include "io/link_binding.h"
+#include "io/probe_engine_binding.h"
 #include "job/job_binding.h"
 #include "packet/packet_binding.h"
 #include "ring/ring_binding.h"
@@ -19,6 +21,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   portflow::InitBench(env, exports);
   portflow::InitRing(env, exports);
   portflow::InitJob(env, exports);
+  portflow::InitProbeEngine(env, exports);
+  portflow::io::InitCaptureTest(env, exports);
   portflow::InitConnect(env, exports);
   portflow::io::InitLink(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));

@@ -7,6 +7,7 @@ export * from './job.js';
 export { RecordRing, TestProducer, type RecordBatch, type RecordRingOptions, type RingStats, type TestProducerOptions } from './ring.js';
 export { RECORD_SIZE, RECORD_VERSION, RecordFlag, RecordKind, RecordOffset, decodeRecord, type DecodedRecord, type RecordKindName } from './record.js';
 export type * from './probe-engine-types.js';
+export { ProbeEngine, ProbeEngineError, normaliseProbeEngineOptions, type ProbeEngineExtraOptions } from './probe-engine.js';
 export { ConnectEngine, ConnectEngineError, ConnectStatus, type ConnectEngineOptions, type ConnectEngineErrorCode, type ConnectShortage } from './connect-engine.js';
 export { LinkPlanError, planLink, resolveNeighbors, applyNeighbors, type LinkErrorCode, type LinkRoute, type PlanLinkOptions, type PlannedLink, type ResolveNeighborsOptions, type ResolvedNeighbor } from './link-plan.js';
 export { EXIT_HOOK_MARK, SourcePortError, chooseSourcePorts, reserveSourcePorts, type SourcePortOptions, type SourcePortReservation } from './source-ports.js';

@@ -6,11 +6,13 @@
 // The unanswered closed ports then look exactly like open|filtered ones.
 //
 // Detection, per host, at the end of its probing: the host sent port
-// unreachables (so it does answer closed ports), some of its probes got no
-// answer at all, and the unreachables it sent reached the ceiling such a
-// limiter allows over the time it was probed (burst + rate × seconds): it
-// stopped answering because it ran out of tokens, not because nothing else
-// was closed. Such hosts' unanswered ports are reported open|filtered with
+// unreachables (so it does answer closed ports), at least a burst of them,
+// some of its probes got no answer at all, and its unreachables never
+// exceeded what such a limiter lets out between the first and the last of
+// them (burst + rate × seconds, by their capture times): a host without a
+// limit answers its closed ports all at once, well above that. With few
+// closed ports (a burst's worth) the two cannot be told apart; such a host is
+// reported as possibly limited, which only adds a reason to open|filtered. Such hosts' unanswered ports are reported open|filtered with
 // the reason `icmp-ratelimit` (never `no-response`, which would claim the
 // port was silent by itself) and a WarningIssued says how many and why.
 
@@ -24,7 +26,7 @@ export interface HostIcmpFigures {
   unreachables: number;
   /** Probes to the host that ended without any answer. */
   unanswered: number;
-  /** Seconds between the host's first and last probe (the time its limiter refilled). */
+  /** Seconds between the first and the last unreachable from the host (capture times). */
   seconds: number;
   family: 4 | 6;
 }
@@ -41,42 +43,40 @@ export function icmpCeiling(family: 4 | 6, seconds: number): number {
  */
 export function looksRateLimited(h: HostIcmpFigures): boolean {
   if (h.unanswered === 0 || h.unreachables < ICMP_LIMIT_BURST) return false;
-  return h.unreachables <= icmpCeiling(h.family, h.seconds) + 1;
+  // Half a message of slack for timestamp jitter around a refill.
+  return h.unreachables <= icmpCeiling(h.family, h.seconds) + 0.5;
 }
 
 /** Per-host accounting for one UDP scan (addresses as canonical text). */
 export class IcmpRateLimitDetector {
   readonly #hosts = new Map<string, { unreachables: number; unanswered: number; first: number; last: number; family: 4 | 6 }>();
 
-  #host(address: string, family: 4 | 6, timeMs: number) {
+  #host(address: string, family: 4 | 6) {
     let h = this.#hosts.get(address);
     if (h === undefined) {
-      h = { unreachables: 0, unanswered: 0, first: timeMs, last: timeMs, family };
+      h = { unreachables: 0, unanswered: 0, first: Infinity, last: -Infinity, family };
       this.#hosts.set(address, h);
     }
-    if (timeMs < h.first) h.first = timeMs;
-    if (timeMs > h.last) h.last = timeMs;
     return h;
   }
 
-  /** An ICMP unreachable from (about) `address`, received at `timeMs`. */
+  /** An ICMP port unreachable about a probe to `address`, captured at `timeMs`. */
   unreachable(address: string, family: 4 | 6, timeMs: number): void {
-    this.#host(address, family, timeMs).unreachables++;
+    const h = this.#host(address, family);
+    h.unreachables++;
+    if (timeMs < h.first) h.first = timeMs;
+    if (timeMs > h.last) h.last = timeMs;
   }
 
-  /** Any other answer: only widens the host's time span. */
-  answered(address: string, family: 4 | 6, timeMs: number): void {
-    this.#host(address, family, timeMs);
-  }
-
-  /** A probe that ended unanswered (NoAnswer written at `timeMs`, after its last retry). */
-  unanswered(address: string, family: 4 | 6, timeMs: number): void {
-    this.#host(address, family, timeMs).unanswered++;
+  /** A probe to `address` that ended unanswered (after its last retry). */
+  unanswered(address: string, family: 4 | 6): void {
+    this.#host(address, family).unanswered++;
   }
 
   figures(address: string): HostIcmpFigures | undefined {
     const h = this.#hosts.get(address);
-    return h === undefined ? undefined : { unreachables: h.unreachables, unanswered: h.unanswered, seconds: (h.last - h.first) / 1000, family: h.family };
+    if (h === undefined) return undefined;
+    return { unreachables: h.unreachables, unanswered: h.unanswered, seconds: h.unreachables === 0 ? 0 : (h.last - h.first) / 1000, family: h.family };
   }
 
   /** Hosts whose silence is explained by an ICMP rate limit. */

@@ -196,10 +196,16 @@ describe('ICMP rate-limit detection', () => {
     expect(looksRateLimited({ unreachables: 6, unanswered: 0, seconds: 1, family: 4 })).toBe(false);
     const d = new IcmpRateLimitDetector();
     const t0 = 1_000_000;
+    // A limiter: a burst of 6, then one per second while the scan retries.
     for (let i = 0; i < 6; i++) d.unreachable('10.0.0.1', 4, t0 + i);
-    for (let i = 0; i < 50; i++) d.unanswered('10.0.0.1', 4, t0 + 1500);
-    for (let i = 0; i < 60; i++) d.unreachable('10.0.0.2', 4, t0 + i);
-    for (let i = 0; i < 5; i++) d.unanswered('10.0.0.2', 4, t0 + 1500);
+    d.unreachable('10.0.0.1', 4, t0 + 1003);
+    for (let i = 0; i < 50; i++) d.unanswered('10.0.0.1', 4);
+    // No limiter: 60 closed ports answered at once, 5 dropped ones silent.
+    for (let i = 0; i < 60; i++) d.unreachable('10.0.0.2', 4, t0 + i / 10);
+    for (let i = 0; i < 5; i++) d.unanswered('10.0.0.2', 4);
+    // No limiter, few ports: 8 closed answered within 2 ms, one dropped.
+    for (let i = 0; i < 8; i++) d.unreachable('2001:db8::3', 6, t0 + i / 4);
+    d.unanswered('2001:db8::3', 6);
     expect(d.limitedHosts()).toEqual(['10.0.0.1']);
   });
 });

@@ -29,6 +29,7 @@ describe('UDP scan on a fake probe engine', () => {
       { targets: ['10.0.0.1', '10.0.0.2', '2001:db8::1'], ports: '50-80', type: 'udp', skipDiscovery: true, report: { closed: true, filtered: true }, probeBackend: backend },
       { bus },
     ).results;
+    expect(r.error).toBeUndefined();
     expect(r.outcome).toBe('completed');
     const opts = backend.engines[0].options;
     expect(opts.mode).toBe('udp');

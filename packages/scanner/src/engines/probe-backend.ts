@@ -105,7 +105,8 @@ function inPrefix(address: string, prefix: string): boolean {
 
 /** Addresses of `targets` inside an on-link prefix of the plan (at most `limit`; `more` when some were left out). */
 export function onLinkTargets(plan: LinkPlan, targets: TargetSet, limit = MAX_ONLINK_RESOLVE): { addresses: string[]; more: boolean } {
-  const onLink = plan.routes.filter((r) => r.mac === null).map((r) => r.prefix);
+  // On-link: a route without a gateway (a gateway route's MAC is null only until resolved).
+  const onLink = plan.routes.filter((r) => r.mac === null && !r.gateway).map((r) => r.prefix);
   if (onLink.length === 0) return { addresses: [], more: false };
   const addresses: string[] = [];
   let more = false;

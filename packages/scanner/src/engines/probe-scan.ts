@@ -141,6 +141,7 @@ export class ProbeScanEngine implements ScanEngine {
         }
         await this.#pass(job.lowWater);
       }
+      this.#sampleRetries();
       if (!host.control.cancelled) this.#releaseHeld();
     } finally {
       clearInterval(this.#ticker);
@@ -268,11 +269,11 @@ export class ProbeScanEngine implements ScanEngine {
     const address = bytesToIp(b, off + RecordOffset.addr, family);
     if (this.#udp) {
       const reason = outcomeReason(outcome);
-      if (reason === R_PORT_UNREACH) this.#icmp.unreachable(address, family, time);
-      else if (ttl >= 0) this.#icmp.answered(address, family, time);
+      // The limiter's pace shows in capture times, not in when a batch was drained.
+      if (reason === R_PORT_UNREACH) this.#icmp.unreachable(address, family, readF64(b, off + RecordOffset.timeMs));
       if (state === OPEN_FILTERED) {
         // Held: decided at the end, when it is known whether the host limits ICMP.
-        this.#icmp.unanswered(address, family, time);
+        this.#icmp.unanswered(address, family);
         let list = this.#held.get(address);
         if (list === undefined) this.#held.set(address, (list = []));
         list.push(position, port);
@@ -280,6 +281,17 @@ export class ProbeScanEngine implements ScanEngine {
       }
     }
     host.report(position, address, port, this.#udp, state, outcomeReason(outcome), ttl < 0 ? undefined : ttl);
+  }
+
+  /** RetryScheduled samples for the retries counted since the last (the scan samples them to ≤ 2/s and counts each). */
+  #sampleRetries(): void {
+    const t = this.#total;
+    if (t.retries <= this.#lastRetrySample || this.#retryFamily === 0) return;
+    const n = t.retries - this.#lastRetrySample;
+    this.#lastRetrySample = t.retries;
+    const address = bytesToIp(this.#retryAddr, 0, this.#retryFamily as 4 | 6);
+    const rtt = Math.round(this.#o.timing.initialRttMs);
+    for (let i = 0; i < n; i++) this.#host.retryScheduled(address, this.#retryPort, this.#retryTries, this.#o.timing.maxRetries + 1, rtt);
   }
 
   #issueThrough(position: number): void {
@@ -353,13 +365,7 @@ export class ProbeScanEngine implements ScanEngine {
     const t = this.#total;
     // Retries become RetryScheduled through the scan, which samples them (≤ 2/s) and counts
     // every one; the sample names the latest resent probe a NoAnswer record told of.
-    if (t.retries > this.#lastRetrySample && this.#retryFamily !== 0) {
-      const n = t.retries - this.#lastRetrySample;
-      this.#lastRetrySample = t.retries;
-      const address = bytesToIp(this.#retryAddr, 0, this.#retryFamily as 4 | 6);
-      const rtt = Math.round(this.#o.timing.initialRttMs);
-      for (let i = 0; i < n; i++) host.retryScheduled(address, this.#retryPort, this.#retryTries, this.#o.timing.maxRetries + 1, rtt);
-    }
+    this.#sampleRetries();
     if (++this.#ticks % RATE_TICKS !== 0 || host.control.paused) return;
     const drops = t.drops - this.#dropsAtDecision;
     const answered = this.#answered - this.#answeredAtDecision;
@@ -386,6 +392,13 @@ export class ProbeScanEngine implements ScanEngine {
     const avg = ports === 0 ? 0 : payload / ports;
     return UDP_HEADER_BYTES[4] * (1 - share6) + UDP_HEADER_BYTES[6] * share6 + avg;
   }
+}
+
+const f64 = new DataView(new ArrayBuffer(8));
+/** A little-endian f64 from bytes (the batch's DataView may be a different view of the same memory). */
+function readF64(b: Uint8Array, off: number): number {
+  for (let i = 0; i < 8; i++) f64.setUint8(i, b[off + i]);
+  return f64.getFloat64(0, true);
 }
 
 /** A NoAnswer record of a UDP probe (to reuse the classifier's reason for it). */

@@ -53,7 +53,8 @@ function checkAgainstTruth(lab: Lab, found: Found[], hosts: readonly string[], p
     if (seen.has(key)) wrong.push(`${key} reported twice`);
     seen.add(key);
     const t = truth.expect(target, proto, port);
-    if (!t.accept.includes(state as never)) wrong.push(`${key}: ${state}/${reason}, truth ${t.state} (${t.cause}; accepts ${t.accept.join('|')})`);
+    // The truth speaks nmap ("open|filtered"), events @portflow/core ("open-filtered").
+    if (!t.accept.includes((state === 'open-filtered' ? 'open|filtered' : state) as never)) wrong.push(`${key}: ${state}/${reason}, truth ${t.state} (${t.cause}; accepts ${t.accept.join('|')})`);
     else if (!reasonOk(reason, t.reasons, state, t.state)) wrong.push(`${key}: reason ${reason}, truth ${t.reasons.join('|')}`);
   }
   for (const h of hosts) for (const p of ports) if (!seen.has(`${h}:${p}/${protocol}`)) wrong.push(`${h}:${p}/${protocol} not reported`);

@@ -1,0 +1,73 @@
+// ProbeEngine option validation: no root needed, options are checked before any socket is
+// opened. Root-only checks (native validation, EPERM, a loopback run) are in
+// test/lab/probe-engine-local.lab.test.ts; sending and matching in test/lab and test/cpp.
+import { describe, expect, it } from 'vitest';
+import { ProbeEngine, ProbeEngineError, SEGMENT_WORDS, type JobLayout, type ProbeEngineOptions } from '../ts/index.js';
+
+function v4Range(first: number, last: number): Uint32Array {
+  const w = new Uint32Array(SEGMENT_WORDS);
+  w[0] = 4;
+  w[5] = first;
+  w[9] = last;
+  return w;
+}
+
+const job: JobLayout = {
+  segments: v4Range(0x7f000001, 0x7f000002), blockBits: new Uint32Array(0), ports: new Uint32Array([1, 1, 10]),
+  seed: 1n, natural: false, shardIndex: 0, shardCount: 1, position: 0,
+};
+const options = (over: Partial<ProbeEngineOptions> = {}): ProbeEngineOptions => ({
+  mode: 'tcp-syn', job,
+  link: { interface: 'lo', ifindex: 1, layer: 'ip', srcMac: null, srcV4: '127.0.0.1', srcV6: null, routes: [], neighbors: [], mtu: 65535 },
+  sourcePorts: { first: 61000, count: 100 }, rate: 1000, maxRetries: 1, initialRttMs: 100, minRttMs: 10, maxRttMs: 1000, window: 64,
+  ...over,
+});
+
+function optionError(over: Partial<ProbeEngineOptions>): ProbeEngineError {
+  try {
+    new ProbeEngine(options(over)).stop();
+  } catch (err) {
+    return err as ProbeEngineError;
+  }
+  throw new Error(`no error for ${JSON.stringify(Object.keys(over))}`);
+}
+
+describe('ProbeEngine options', () => {
+  it('refuses bad options with a typed error naming the option', () => {
+    const cases: Array<[Partial<ProbeEngineOptions>, string]> = [
+      [{ mode: 'fin' as never }, 'mode'],
+      [{ rate: 0 }, 'rate'],
+      [{ rate: Number.NaN }, 'rate'],
+      [{ maxRetries: -1 }, 'maxRetries'],
+      [{ maxRetries: 1.5 }, 'maxRetries'],
+      [{ window: 0 }, 'window'],
+      [{ minRttMs: 500, maxRttMs: 100 }, 'minRttMs'],
+      [{ initialRttMs: Infinity }, 'initialRttMs'],
+      [{ sourcePorts: { first: 65500, count: 100 } }, 'sourcePorts'],
+      [{ cookieKey: 'xyz' }, 'cookieKey'],
+      [{ ringCapacity: 1000 }, 'ringCapacity'],
+      [{ ttl: 0 }, 'ttl'],
+      [{ lingerMs: -1 }, 'lingerMs'],
+      [{ end: -5 }, 'end'],
+      [{ job: { ...job, position: -1 } }, 'job.position'],
+      [{ job: { ...job, segments: [1, 2] as never } }, 'job'],
+      [{ link: { ...options().link, layer: 'wifi' as never } }, 'link.layer'],
+      [{ link: { ...options().link, srcV4: '::1' } }, 'link.srcV4'],
+      [{ link: { ...options().link, srcV4: null } }, 'link'],
+      [{ link: { ...options().link, layer: 'ethernet', srcMac: 'nope' } }, 'link.srcMac'],
+      [{ link: { ...options().link, routes: [{ prefix: '10.0.0.0/33', mac: null }] } }, 'link.routes[0].prefix'],
+      [{ link: { ...options().link, neighbors: [{ address: '10.0.0.1', mac: 'zz' }] } }, 'link.neighbors[0].mac'],
+      [{ mode: 'discovery' }, 'discovery'],
+      [{ mode: 'discovery', discovery: [{ method: 'arp' }] }, 'discovery[0].method'],
+      [{ mode: 'discovery', discovery: [{ method: 'tcp-syn', port: 0 }] }, 'discovery[0].port'],
+      [{ udpPayloads: new Map([[53, 'x' as never]]) }, 'udpPayloads'],
+    ];
+    for (const [over, option] of cases) {
+      const err = optionError(over);
+      expect(err, option).toBeInstanceOf(ProbeEngineError);
+      expect(err.code, option).toBe('ERR_PROBE_ENGINE_OPTION');
+      expect(err.option, option).toBe(option);
+      expect(err.message.startsWith(`${option}:`), err.message).toBe(true);
+    }
+  });
+});
