@@ -123,6 +123,8 @@ class Rtt {
   uint64_t samples_ = 0;
 };
 
+// Descriptors open now; 0 when even /proc/self/fd cannot be opened (EMFILE): the budget is
+// then too generous and the engine's EMFILE handling (requeue, fewer in flight) takes over.
 size_t OpenDescriptors() {
   size_t n = 0;
   if (DIR* d = ::opendir("/proc/self/fd")) {
