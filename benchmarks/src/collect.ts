@@ -31,7 +31,7 @@ export interface RatioFigure {
   peer: string;
   /** Median of every per-pair ratio (ours ÷ peer, same round, same process). */
   median: number;
-  /** Lowest and highest per-process median ratio. */
+  /** Lowest and highest per-process median ratio (per-round ratio when the suite ran in one process). */
   min: number;
   max: number;
   /** (max − min) ÷ median. */
@@ -118,13 +118,15 @@ export function runSuite(name: string, opts: { quick: boolean; processes: number
       continue;
     }
     const oursAll = all.flatMap((c) => c.ours);
-    const perProcOurs = all.map((c) => median(c.ours));
+    // One process (the scan suites): the range is that of the rounds themselves, not of one median.
+    const single = all.length === 1;
+    const perProcOurs = single ? all[0].ours : all.map((c) => median(c.ours));
     const peersNs: Record<string, number> = {};
     const ratios: RatioFigure[] = [];
     for (const peer of Object.keys(first.peers)) {
       peersNs[peer] = median(all.flatMap((c) => c.peers[peer]));
       const pairs = all.flatMap((c) => c.ours.map((o, i) => o / c.peers[peer][i]));
-      const perProc = all.map((c) => median(c.ours.map((o, i) => o / c.peers[peer][i])));
+      const perProc = single ? pairs : all.map((c) => median(c.ours.map((o, i) => o / c.peers[peer][i])));
       const m = median(pairs);
       const min = Math.min(...perProc), max = Math.max(...perProc);
       ratios.push({ peer, median: m, min, max, spread: (max - min) / m });

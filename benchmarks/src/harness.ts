@@ -33,10 +33,15 @@ export type Op = SyncOp | AsyncOp;
 export interface Timing {
   /** Seconds benchmark.js spends per measurement (quick mode shortens it). */
   maxTime: number;
+  /**
+   * Seconds per benchmark.js sample (its default is 0.05 s, and it takes at
+   * least 5 samples: 0.25 s per measurement whatever maxTime says).
+   */
+  minTime?: number;
 }
 
 export function measureSync(op: SyncOp, timing: Timing): number {
-  const b = new Benchmark({ fn: op.fn, maxTime: timing.maxTime, minSamples: 5, initCount: 1 });
+  const b = new Benchmark({ fn: op.fn, maxTime: timing.maxTime, minSamples: 5, initCount: 1, ...(timing.minTime ? { minTime: timing.minTime } : {}) });
   b.run();
   if (b.error) throw b.error;
   return 1e9 / (b.hz * op.batch);

@@ -21,7 +21,9 @@ export function renderMarkdown(r: Results): string {
   const goalLines: string[] = [];
   for (const s of r.suites) {
     out.push(`## ${s.suite}`, '');
-    out.push(`${s.processes} fresh processes; figures are medians, ranges are the lowest and highest per-process median.`, '');
+    out.push(s.processes === 1
+      ? 'One process, its rounds interleaved; figures are medians, ranges are the lowest and highest single round.'
+      : `${s.processes} fresh processes; figures are medians, ranges are the lowest and highest per-process median.`, '');
     if (s.latency) {
       out.push('| subscriber | p50 | p99 | p99.9 | events |', '|---|---|---|---|---|');
       for (const k of ['sync', 'stream'] as const) {

@@ -4,7 +4,7 @@
  * cannot setns() a thread), takes one request per line on stdin and answers
  * one JSON line per request on stdout:
  *
- *   { "options": <scan options>, "subscribers": "none" | "full" }
+ *   { "options": <scan options>, "subscribers": "none" | "full" | "progress" | "logger" | "renderer" }
  *   → { "wallNs", "cpuNs", "outcome", "error"?, "openPorts", "portsScanned", "events" (published), "open": [[addr, port], ...] }
  *
  * cpuNs is the whole process's user + system CPU time across the scan
@@ -24,9 +24,12 @@ import { EventLogger } from '@portflow/logger';
 import { ProgressAggregator, ProgressReporter } from '@portflow/progress';
 import { scan, ScanTypeUnavailableError, type ScanOptions } from '@portflow/scanner';
 
+/** 'full' = progress + logger + renderer; the single parts are there to find which one costs what. */
+type Subscribers = 'none' | 'full' | 'progress' | 'logger' | 'renderer';
+
 interface Request {
   options: ScanOptions;
-  subscribers: 'none' | 'full';
+  subscribers: Subscribers;
 }
 
 const cpuNs = (): number => {
@@ -39,17 +42,26 @@ const devNull = openSync('/dev/null', 'w');
 let run = 0;
 
 /** What a terminal session subscribes; returns what to finish after the scan (included in the CPU time). */
-function subscribe(bus: EventBus): () => Promise<void> {
-  const progress = ProgressAggregator.global(bus);
-  const log = new EventLogger(join(dir, `scan-${run}.jsonl`), bus, { handleExit: false });
+function subscribe(bus: EventBus, which: Exclude<Subscribers, 'none'>): () => Promise<void> {
+  const full = which === 'full';
+  // The renderer draws the aggregator's metrics: it needs one.
+  const progress = full || which === 'progress' || which === 'renderer' ? ProgressAggregator.global(bus) : undefined;
+  const log = full || which === 'logger' ? new EventLogger(join(dir, `scan-${run}.jsonl`), bus, { handleExit: false }) : undefined;
+  if (!progress || !(full || which === 'renderer')) {
+    return async () => {
+      await log?.close();
+      progress?.close();
+    };
+  }
+  const p = progress;
   // A terminal's renderer: redraws in place every 250 ms (isTTY), as the CLI does on a terminal.
   const reporter = new ProgressReporter({
     stream: { isTTY: true, columns: 100, write: (s: string) => writeSync(devNull, s) },
-    metrics: () => progress.getCurrentMetrics(),
+    metrics: () => p.getCurrentMetrics(),
     renderer: 'detailed',
     env: { TERM: 'xterm-256color', LANG: 'en_US.UTF-8' },
   }).start();
-  // ...and one line per reported port, buffered per event-loop turn as a terminal writer would.
+  // ...and one line per reported port, written every 50 ms as a buffered terminal writer would.
   let lines = '';
   const flush = (): void => {
     if (lines) writeSync(devNull, lines);
@@ -63,15 +75,15 @@ function subscribe(bus: EventBus): () => Promise<void> {
     clearInterval(timer);
     flush();
     reporter.stop();
-    await log.close();
-    progress.close();
+    await log?.close();
+    p.close();
   };
 }
 
 async function handle(req: Request): Promise<object> {
   run++;
   const bus = new EventBus();
-  const finish = req.subscribers === 'full' ? subscribe(bus) : undefined;
+  const finish = req.subscribers === 'none' ? undefined : subscribe(bus, req.subscribers);
   const c0 = cpuNs();
   const t0 = process.hrtime.bigint();
   let h;

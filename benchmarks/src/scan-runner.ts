@@ -105,7 +105,7 @@ export class ScanChild {
   }
 
   /** One scan; resolves with its figures, or `{ unavailable }` when the scan type is not built. */
-  async scan(options: object, subscribers: 'none' | 'full' = 'none'): Promise<ScanAnswer | { unavailable: string }> {
+  async scan(options: object, subscribers: 'none' | 'full' | 'progress' | 'logger' | 'renderer' = 'none'): Promise<ScanAnswer | { unavailable: string }> {
     if (this.#exited) throw new Error(this.#exited);
     const line = await new Promise<string>((resolve) => {
       this.#waiting.push(resolve);

@@ -1,7 +1,7 @@
 // The native connect engine against loopback ports this test listens on, releases, or
 // makes unanswerable (a listener in a child process that never accepts, its accept queue
 // full: SYNs dropped). No privileges.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectEngine, ConnectEngineError, ConnectStatus as S, RECORD_SIZE, RecordFlag, RecordKind, decodeRecord, type DecodedRecord, type JobLayout } from '../ts/index.js';
@@ -196,6 +196,22 @@ describe('ConnectEngine', () => {
     expect(e.ring.closed).toBe(true);
   });
 
+  it('meets EMFILE without failing: the probe waits, fewer in flight, one shortage reported, every position final', () => {
+    // A child with a low descriptor limit takes every free descriptor but the two the engine
+    // needs for itself, so its first socket() fails; it gives them back after 60 ms.
+    const dist = new URL('../dist/index.js', import.meta.url).pathname;
+    const code = `const DIST = ${JSON.stringify(dist)};\n${EMFILE_CHILD}`;
+    const r = spawnSync('sh', ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { finals: number; sent: number; concurrency: number; shortages: number; fatal: number; first: string[] };
+    expect(out.finals).toBe(3000);
+    expect(out.sent).toBe(3000);
+    expect(out.shortages).toBeGreaterThanOrEqual(1);
+    expect(out.first).toEqual(['EMFILE']);
+    expect(out.fatal).toBe(0);
+    expect(out.concurrency).toBeLessThan(256);
+  });
+
   it('refuses bad options with typed errors', () => {
     const base = { job: layout([80]), concurrency: 4, maxRetries: 1, initialTimeoutMs: 300, minTimeoutMs: 100, maxTimeoutMs: 1000, onRecords: () => {} };
     expect(() => new ConnectEngine({ ...base, concurrency: 0 })).toThrow(ConnectEngineError);
@@ -217,3 +233,31 @@ describe('ConnectEngine', () => {
     expect(RecordKind.TcpReply).toBe(1);
   });
 });
+
+const EMFILE_CHILD = `// Child of connect-engine.test.ts (run with a low \`ulimit -n\`): the engine meets EMFILE.
+import fs from 'node:fs';
+const { ConnectEngine, ConnectStatus: S } = await import(DIST);
+const first = 20000, count = 3000;
+const seg = new Uint32Array(10); seg[0] = 4; seg[5] = 0x7f000001; seg[9] = 0x7f000001;
+const job = { segments: seg, blockBits: new Uint32Array(0), ports: new Uint32Array([1, first, first + count - 1]), seed: 1n, natural: true, shardIndex: 0, shardCount: 1, position: 0 };
+const positions = new Set();
+let shortages = [];
+// Take every free descriptor but two (the engine's eventfd and epoll), so its first socket() fails.
+const held = [];
+try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+fs.closeSync(held.pop()); fs.closeSync(held.pop());
+const e = new ConnectEngine({
+  job, concurrency: 512, maxRetries: 1, initialTimeoutMs: 500, minTimeoutMs: 100, maxTimeoutMs: 1000,
+  onRecords: (b) => { for (let k = 0; k < b.count; k++) { const o = (b.start + k) * 64; if (b.bytes[o + 3] & 0x80 && b.bytes[o + 1] !== 6) positions.add(b.view.getFloat64(o + 56, true)); } },
+  onDrained: () => {
+    shortages.push(...e.takeShortages());
+    if (!e.done) return;
+    e.stop();
+    const st = e.status;
+    process.stdout.write(JSON.stringify({ finals: positions.size, sent: st[S.sent], concurrency: st[S.concurrency], shortages: st[S.shortages], fatal: st[S.fatalErrno], first: shortages.map((s) => s.code) }));
+    e.close();
+  },
+});
+e.start();
+setTimeout(() => { for (const fd of held) fs.closeSync(fd); }, 60);
+`;

@@ -70,11 +70,16 @@ export const concurrencySuite: Suite = {
           peers: { 'one producer': one },
           notes,
           dispose: () => {
-            if (overflowed.records) notes.push(`${overflowed.records} records overflowed a ring (the main thread fell behind the producers); figures are per record delivered`);
+            if (!overflowed.records) return;
+            // The count goes to stderr (the runner's console): in RESULTS.md one sentence stands for every process.
+            process.stderr.write(`concurrency: ${overflowed.records} records overflowed a ring in this process\n`);
+            notes.push('in some rounds records overflowed a ring (the main thread fell behind the producers: load from other processes); figures are per record delivered');
           },
         };
       },
       goals: [{ kind: 'ratio', peer: 'one producer', max: 1.1, text: '≤ 1.1× the main-thread CPU per event of one producer at the same total rate' }],
+      // A same-run ratio whose per-process medians moved by under 10% even under load: guarded once a baseline records it.
+      guard: ['one producer'],
     },
   ],
 };

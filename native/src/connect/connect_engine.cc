@@ -123,6 +123,8 @@ class Rtt {
   uint64_t samples_ = 0;
 };
 
+// Descriptors open now; 0 when even /proc/self/fd cannot be opened (EMFILE): the budget is
+// then too generous and the engine's EMFILE handling (requeue, fewer in flight) takes over.
 size_t OpenDescriptors() {
   size_t n = 0;
   if (DIR* d = ::opendir("/proc/self/fd")) {
@@ -318,6 +320,7 @@ class ConnectEngine::Loop {
         Set(kStHighWater, static_cast<double>(pos_));
       }
       StartProbe(p, now);
+      now = MonoNs();  // a full fill takes milliseconds: keep start times (and RTTs) exact
     }
   }
 
@@ -390,6 +393,11 @@ class ConnectEngine::Loop {
     Set(kStInFlight, in_flight_);
     if (rc == 0) return Complete(s, 0, now);  // loopback can finish the handshake inside connect()
     if (err != EINPROGRESS) return Complete(s, err, now);
+    // On loopback the answer is usually in before connect() returns: a pending error (a
+    // refusal) is final at once, with no epoll round. This also reads an ICMP error that
+    // arrived inside connect() (kept as a soft error, which wakes nobody). 0 means connected
+    // or still pending.
+    if (const int early = SocketError(fd); early != 0) return Complete(s, early, now);
     // One-shot: a reused socket sits refused (always "ready") between probes.
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLONESHOT;
@@ -532,6 +540,12 @@ class ConnectEngine::Loop {
       pollfd pfd{sl.fd.get(), POLLOUT, 0};
       if (::poll(&pfd, 1, 0) == 1 && pfd.revents != 0) {
         Complete(s, SocketError(sl.fd.get()), now);
+        continue;
+      }
+      // An ICMP error that came while the socket was busy in a syscall is only a soft
+      // error: it wakes nobody, but SO_ERROR returns it.
+      if (const int soft = SocketError(sl.fd.get()); soft != 0) {
+        Complete(s, soft, now);
         continue;
       }
       const Pending p = sl.probe;

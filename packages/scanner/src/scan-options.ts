@@ -131,7 +131,7 @@ export interface ResolvedScanOptions {
   readonly skipDiscovery: boolean;
   readonly discovery: readonly DiscoveryProbeOption[];
   readonly interface: string | undefined;
-  /** Raw scans: the backend (undefined for connect). */
+  /** Raw scans: the backend (undefined for connect, and for a ping scan by TCP connects without raw privileges). */
   readonly probeBackend: ProbeBackend | undefined;
   /** Source ports the probe engine spreads probes over. */
   readonly sourcePortCount: number;
@@ -206,13 +206,15 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
     if (options.probeBackend !== undefined && (options.probeBackend === null || typeof options.probeBackend.createProbeEngine !== 'function')) {
       throw new ScanOptionError('probeBackend', 'scan: probeBackend must be a ProbeBackend (internal; leave it out to use @portflow/native)');
     }
-    probeBackend = options.probeBackend ?? nativeProbeBackend(type);
     try {
+      probeBackend = options.probeBackend ?? nativeProbeBackend(type);
       probeBackend.checkRawPrivilege();
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      if (code === 'EPERM' || code === 'EACCES') throw new ScanPrivilegeError(type, { cause: err });
-      throw err;
+      // A ping scan without raw packets discovers by TCP connects instead, as nmap does unprivileged.
+      if (type === 'ping' && (code === 'EPERM' || code === 'EACCES' || code === 'ERR_SCAN_TYPE_UNAVAILABLE')) probeBackend = undefined;
+      else if (code === 'EPERM' || code === 'EACCES') throw new ScanPrivilegeError(type, { cause: err });
+      else throw err;
     }
   }
 

@@ -30,7 +30,8 @@ import { ProgressModel } from '@portflow/progress';
 import { checkResumeMatches, configHash, resumePlan, seedFromHex, seedToHex, type ResumePlan } from './checkpoint.js';
 import { createEngine } from './engines/index.js';
 import type { EngineCounters, EngineHost, ScanEngine } from './engines/engine.js';
-import { discoverHosts } from './engines/discovery.js';
+import { connectPing, CONNECT_PING_PORTS } from './engines/connect-ping.js';
+import { discoverHosts, type DiscoverySink } from './engines/discovery.js';
 import { prepareLink, type PreparedLink } from './engines/probe-backend.js';
 import { ProbeScanEngine } from './engines/probe-scan.js';
 import { RateController } from './rate-control.js';
@@ -305,41 +306,48 @@ class ScanRun implements EngineHost {
       for (const e of prior) if (e.type === 'HostDiscovered' && targets.has(e.ip)) this.#markUp(e.ip);
       this.#discovered = toSafe(targets.size);
     } else {
-      const backend = o.probeBackend!;
       const t = o.timing;
-      this.#link = await prepareLink(backend, targets, {
-        interface: o.interface,
-        resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(t.initialRttMs))),
-        resolveRetries: Math.min(Math.max(t.maxRetries, 1), 3),
-        resolveAll: true,
-        warn: (message, code) => this.warn(message, code),
-      });
-      this.#discoveryProgress(Date.now(), true);
-      await discoverHosts({
-        backend,
-        link: this.#link,
-        targets,
-        methods: o.discovery,
-        timing: t,
-        rate: this.#rate!,
-        control: this.control,
-        seed: this.#seed,
-        sourcePortCount: o.sourcePortCount,
-        sink: {
-          up: (address: string, method: DiscoveryMethod, latencyMs: number, ttl: number | undefined, ts: number) => {
-            this.#flush();
-            bus.publish(hostDiscovered(id, ts, address, method, latencyMs, ttl));
-            this.#markUp(address);
-            this.#discovered++;
-            this.#discoveryProgress(ts, false);
-          },
-          down: () => {
-            this.#discovered++;
-            this.#hostsCompleted++;
-            this.#discoveryProgress(Date.now(), false);
-          },
+      const sink: DiscoverySink = {
+        up: (address: string, method: DiscoveryMethod, latencyMs: number, ttl: number | undefined, ts: number) => {
+          this.#flush();
+          bus.publish(hostDiscovered(id, ts, address, method, latencyMs, ttl));
+          this.#markUp(address);
+          this.#discovered++;
+          this.#discoveryProgress(ts, false);
         },
-      });
+        down: () => {
+          this.#discovered++;
+          this.#hostsCompleted++;
+          this.#discoveryProgress(Date.now(), false);
+        },
+      };
+      const backend = o.probeBackend;
+      if (backend === undefined) {
+        // No raw packets (ping scan, unprivileged): TCP connects to 80 and 443.
+        this.#discoveryProgress(Date.now(), true);
+        await connectPing({ targets, timeoutMs: Math.round(t.initialRttMs), retries: Math.min(t.maxRetries, 1), concurrency: Math.max(1, Math.floor(o.concurrency / 2)), control: this.control, sink });
+      } else {
+        this.#link = await prepareLink(backend, targets, {
+          interface: o.interface,
+          resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(t.initialRttMs))),
+          resolveRetries: Math.min(Math.max(t.maxRetries, 1), 3),
+          resolveAll: true,
+          warn: (message, code) => this.warn(message, code),
+        });
+        this.#discoveryProgress(Date.now(), true);
+        await discoverHosts({
+          backend,
+          link: this.#link,
+          targets,
+          methods: o.discovery,
+          timing: t,
+          rate: this.#rate!,
+          control: this.control,
+          seed: this.#seed,
+          sourcePortCount: o.sourcePortCount,
+          sink,
+        });
+      }
       if (!this.control.cancelled) this.#discovered = toSafe(targets.size);
     }
     await this.#stageProgressEnd('HostDiscovery', this.#discovered, toSafe(targets.size));
@@ -493,6 +501,9 @@ class ScanRun implements EngineHost {
       options.maxRate = Number.isFinite(t.maxRate) ? t.maxRate : null;
       options.skipDiscovery = o.skipDiscovery;
       options.discovery = o.skipDiscovery ? null : o.discovery.map((d): JsonValue => (d.port === undefined ? { method: d.method } : { method: d.method, port: d.port }));
+    } else if (o.type === 'ping') {
+      options.discovery = CONNECT_PING_PORTS.map((port): JsonValue => ({ method: 'connect', port }));
+      options.timing = o.timing.template.name;
       options.interface = o.interface ?? null;
     }
     let targetCount = 0;

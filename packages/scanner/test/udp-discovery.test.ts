@@ -130,3 +130,21 @@ describe('host discovery on a fake probe engine', () => {
     expect(foldScanEvents(events)).toEqual(r);
   });
 });
+
+describe('host discovery without raw privileges', () => {
+  it('a ping scan falls back to TCP connects to 80 and 443 (refused = up), as nmap does unprivileged', async () => {
+    const backend = fakeBackend({ answer: () => [{ kind: 'none' }] });
+    backend.privileged = false;
+    const { bus, events } = recordingBus();
+    const r = await scan({ targets: ['127.0.0.1', '127.0.0.2'], type: 'ping', probeBackend: backend }, { bus }).results;
+    expect(r.outcome).toBe('completed');
+    expect(backend.engines).toHaveLength(0);
+    const found = ofType(events, 'HostDiscovered');
+    expect(found.map((e) => [e.ip, e.method]).sort()).toEqual([['127.0.0.1', 'connect'], ['127.0.0.2', 'connect']]);
+    for (const e of found) expect(e.latencyMs).toBeGreaterThanOrEqual(0);
+    const started = events[0];
+    expect(started.type === 'ScanStarted' && started.options.discovery).toEqual([{ method: 'connect', port: 80 }, { method: 'connect', port: 443 }]);
+    expect(r.hostsUp).toBe(2);
+    expect(foldScanEvents(events)).toEqual(r);
+  });
+});

@@ -33,7 +33,7 @@ export const R_ICMP_RATELIMIT = reasonCode('icmp-ratelimit');
 /** Rate control and engine figures are looked at this often. */
 const TICK_MS = 100;
 /** Rate control decides once per this many ticks. */
-const RATE_TICKS = 3;
+const RATE_TICKS = 2;
 /** Passes over positions whose record never came (lost to a full ring) before the scan fails. */
 const MAX_PASSES = 3;
 /** IP-layer sizes: Linux-like SYN (MSS, SACK, timestamps, WS: 20 option bytes); UDP headers. */
@@ -77,6 +77,8 @@ export class ProbeScanEngine implements ScanEngine {
   #base: ProbeEngineCounters | undefined;
   #total = { sent: 0, probes: 0, retries: 0, matched: 0, drops: 0 };
   #dropsAtDecision = 0;
+  #sentAtDecision = 0;
+  #decisionAt = 0;
   #lastRetrySample = 0;
   #ticks = 0;
   #bytesPerProbe: number;
@@ -367,13 +369,19 @@ export class ProbeScanEngine implements ScanEngine {
     // every one; the sample names the latest resent probe a NoAnswer record told of.
     this.#sampleRetries();
     if (++this.#ticks % RATE_TICKS !== 0 || host.control.paused) return;
+    // The rate achieved over this interval (the engine's own figure averages a whole second,
+    // which would hold slow start back for a second after every step).
+    const now = performance.now();
+    const achieved = this.#decisionAt === 0 ? c.achievedRate : ((t.sent - this.#sentAtDecision) * 1000) / Math.max(1, now - this.#decisionAt);
+    this.#decisionAt = now;
+    this.#sentAtDecision = t.sent;
     const drops = t.drops - this.#dropsAtDecision;
     const answered = this.#answered - this.#answeredAtDecision;
     this.#dropsAtDecision = t.drops;
     this.#answeredAtDecision = this.#answered;
     const rc = this.#setup.rate;
     const before = rc.rate;
-    const d = rc.update({ drops, answered, achievedRate: c.achievedRate });
+    const d = rc.update({ drops, answered, achievedRate: achieved });
     if (rc.rate !== before) e.setRate(rc.rate);
     if (d === 'backoff-drops') this.#setup.publishRateLimit(Math.round(rc.rate), Math.round(before === Infinity ? c.achievedRate : before));
   }
