@@ -80,6 +80,10 @@ SendSockets::SendSockets(bool ethernet, const std::string& interface, int ifinde
   if (v4) {
     raw4_ = Fd(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));  // IPPROTO_RAW implies IP_HDRINCL
     if (raw4_.get() < 0) Throw(errno, "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
+    // Without IP_RECVERR a raw socket reports a qdisc drop (ENOBUFS) as success: the
+    // probe would vanish. IPPROTO_RAW sockets receive no ICMP errors, so nothing queues.
+    int on = 1;
+    if (setsockopt(raw4_.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof on) != 0) Throw(errno, "IP_RECVERR");
     BindToDevice(raw4_.get(), interface);
     BigSendBuffer(raw4_.get());
   }
@@ -88,6 +92,7 @@ SendSockets::SendSockets(bool ethernet, const std::string& interface, int ifinde
     if (raw6_.get() < 0) Throw(errno, "socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)");
     int one = 1;
     if (setsockopt(raw6_.get(), IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one) != 0) Throw(errno, "IPV6_HDRINCL");
+    if (setsockopt(raw6_.get(), IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one) != 0) Throw(errno, "IPV6_RECVERR");  // as IP_RECVERR
     BindToDevice(raw6_.get(), interface);
     BigSendBuffer(raw6_.get());
   }

@@ -300,6 +300,29 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
     }
   });
 
+  labIt('a full device queue (ENOBUFS) is waited out and counted, never a lost probe: the router sees every SYN once', async () => {
+    const h4 = target(4);
+    const dev = lab.scanner.interface;
+    // A small tbf on the scanner's interface: raw IP sends beyond its queue get ENOBUFS.
+    const tc = async (args: string[]) => {
+      const r = await lab.exec('tc', args);
+      if (r.code !== 0) throw new Error(`tc ${args.join(' ')}: ${r.stderr}`);
+    };
+    await tc(['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', '8mbit', 'burst', '16kb', 'limit', '16kb']);
+    await nft(['-f', '-'], `table inet pfprobe {\n chain pre {\n  type filter hook prerouting priority -300;\n  ip daddr ${h4} tcp flags & (syn | ack) == syn tcp sport ${SOURCE_PORTS.first}-${SOURCE_PORTS.first + SOURCE_PORTS.count - 1} counter comment "syn"\n }\n}\n`);
+    try {
+      const out = await runChild({ targets: { v4: [h4] }, ports: [[1, 1, 1024]], options: baseOptions({ link: { ...plan, layer: 'ip' }, rate: 1e9, maxRetries: 0, initialRttMs: 1000, minRttMs: 1000, maxRttMs: 1000 }) });
+      const c = nftCounters(await nft(['-j', 'list', 'table', 'inet', 'pfprobe']));
+      expect(out.counters.sendBackpressure).toBeGreaterThan(0);
+      expect(out.counters.sendErrors).toBe(0);
+      expect(out.counters.sent).toBe(1024);
+      expect(c.syn).toBe(1024);
+    } finally {
+      await nft(['delete', 'table', 'inet', 'pfprobe']);
+      await tc(['qdisc', 'del', 'dev', dev, 'root']);
+    }
+  });
+
   labIt('retries go only to unanswered probes (SYNs per port counted at the router)', async () => {
     const h4 = target(4);
     const p = portsOf(h4);
