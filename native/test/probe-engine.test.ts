@@ -58,7 +58,8 @@ describe('ProbeEngine options', () => {
       [{ link: { ...options().link, routes: [{ prefix: '10.0.0.0/33', mac: null }] } }, 'link.routes[0].prefix'],
       [{ link: { ...options().link, neighbors: [{ address: '10.0.0.1', mac: 'zz' }] } }, 'link.neighbors[0].mac'],
       [{ mode: 'discovery' }, 'discovery'],
-      [{ mode: 'discovery', discovery: [{ method: 'arp' }] }, 'discovery[0].method'],
+      [{ mode: 'discovery', discovery: [{ method: 'arp' }] }, 'discovery[0].method'],  // the link is 'ip'
+      [{ mode: 'discovery', discovery: [{ method: 'ping' as never }] }, 'discovery[0].method'],
       [{ mode: 'discovery', discovery: [{ method: 'tcp-syn', port: 0 }] }, 'discovery[0].port'],
       [{ udpPayloads: new Map([[53, 'x' as never]]) }, 'udpPayloads'],
     ];

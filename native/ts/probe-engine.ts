@@ -47,7 +47,7 @@ interface NativeEngine {
 }
 
 const MODES = { 'tcp-syn': 0, udp: 1, discovery: 2 } as const;
-const METHODS = { 'icmp-echo': 0, 'icmp-timestamp': 1, 'tcp-syn': 2, 'tcp-ack': 3 } as const;
+const METHODS = { 'icmp-echo': 0, 'icmp-timestamp': 1, 'tcp-syn': 2, 'tcp-ack': 3, arp: 4, ndp: 5 } as const;
 const COUNTER_SLOTS = 18;
 
 const fail = (option: string, message: string): never => {
@@ -96,12 +96,12 @@ function normaliseLink(link: LinkPlan) {
   return { interface: link.interface, ifindex: link.ifindex, ethernet, srcMac, srcV4, srcV6, routes, neighbors, mtu: link.mtu };
 }
 
-function normaliseDiscovery(list: DiscoveryProbe[] | undefined) {
+function normaliseDiscovery(list: DiscoveryProbe[] | undefined, layer: string) {
   if (list === undefined) return [];
   if (!Array.isArray(list)) fail('discovery', 'expected an array of { method, port? }');
   return list.map((d, i) => {
     const m = d?.method as string;
-    if (m === 'arp' || m === 'ndp') fail(`discovery[${i}].method`, `'${m}' is resolved by resolveNeighbors() (link planning) before the scan, not by the probe engine`);
+    if ((m === 'arp' || m === 'ndp') && layer !== 'ethernet') fail(`discovery[${i}].method`, `'${m}' needs an Ethernet link (link.layer 'ethernet'); this link is '${layer}'`);
     if (!(m in METHODS)) fail(`discovery[${i}].method`, `"${String(m)}" must be one of ${Object.keys(METHODS).join(', ')}`);
     const port = d.port ?? (m === 'tcp-syn' ? 443 : m === 'tcp-ack' ? 80 : 0);
     if (!isInt(port, 0, 65535) || ((m === 'tcp-syn' || m === 'tcp-ack') && port === 0)) fail(`discovery[${i}].port`, `${String(d.port)} must be 1..65535`);
@@ -151,7 +151,7 @@ export function normaliseProbeEngineOptions(o: ProbeEngineOptions & ProbeEngineE
   for (const k of ['onReplies', 'onOutcomes'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'function') fail(k, 'expected a function');
   }
-  const discovery = normaliseDiscovery(o.discovery);
+  const discovery = normaliseDiscovery(o.discovery, o.link?.layer);
   if (o.mode === 'discovery' && discovery.length === 0) fail('discovery', 'a discovery engine needs at least one method');
   return {
     mode: MODES[o.mode],

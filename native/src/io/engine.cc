@@ -253,15 +253,25 @@ void Engine::NoAnswer(uint8_t family, const uint8_t* dst, uint16_t dst_port, uin
   outcomes_->Commit();
 }
 
+// Byte 49 of a NoAnswer record: what the probe was (TCP flags, ICMP type, ARP op, NDP type).
+uint8_t Engine::TypeByte(ProbeType type, uint16_t dst_port) {
+  switch (type) {
+    case ProbeType::kSyn: return tcp_flag::kSyn;
+    case ProbeType::kAck: return tcp_flag::kAck;
+    case ProbeType::kUdp: return 0;
+    case ProbeType::kArp: return 1;    // ARP request
+    case ProbeType::kNdp: return 135;  // neighbour solicitation
+    case ProbeType::kIcmpEcho:
+    case ProbeType::kIcmpTimestamp: return static_cast<uint8_t>(dst_port);
+  }
+  return 0;
+}
+
 void Engine::Finalize(int32_t e, uint8_t tries_sent) {
   const InFlight& f = window_.at(e);
   const auto type = static_cast<ProbeType>(f.type);
-  const uint8_t type_byte = type == ProbeType::kSyn     ? tcp_flag::kSyn
-                            : type == ProbeType::kAck   ? tcp_flag::kAck
-                            : type == ProbeType::kUdp   ? 0
-                                                        : static_cast<uint8_t>(f.key.dst_port);
-  const uint16_t dst_port = (type == ProbeType::kIcmpEcho || type == ProbeType::kIcmpTimestamp) ? 0 : f.key.dst_port;
-  NoAnswer(f.key.family, f.key.dst, dst_port, f.src_port, f.key.proto, type_byte, tries_sent);
+  const bool tcp_udp = type == ProbeType::kSyn || type == ProbeType::kAck || type == ProbeType::kUdp;
+  NoAnswer(f.key.family, f.key.dst, tcp_udp ? f.key.dst_port : 0, f.src_port, f.key.proto, TypeByte(type, f.key.dst_port), tries_sent);
   job_.mark_done(f.position);
   window_.Erase(e);
 }
@@ -297,7 +307,9 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
     type = d.method == DiscoveryMethod::kIcmpEcho        ? ProbeType::kIcmpEcho
            : d.method == DiscoveryMethod::kIcmpTimestamp ? ProbeType::kIcmpTimestamp
            : d.method == DiscoveryMethod::kTcpSyn        ? ProbeType::kSyn
-                                                         : ProbeType::kAck;
+           : d.method == DiscoveryMethod::kTcpAck        ? ProbeType::kAck
+           : d.method == DiscoveryMethod::kArp           ? ProbeType::kArp
+                                                         : ProbeType::kNdp;
   }
   uint16_t dst_port = p.port;
   switch (type) {
@@ -317,12 +329,22 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
       k.proto = kProtoIcmp;
       dst_port = 13;
       break;
+    case ProbeType::kArp:
+    case ProbeType::kNdp:
+      k.proto = 0;  // as capture reports a neighbour answer: protocol 0, ports 0
+      dst_port = 0;
+      break;
   }
   k.dst_port = dst_port;
   const bool has_src = p.family == 6 ? cfg_.has_v6 : cfg_.has_v4;
   uint8_t mac[6] = {};
   // No next hop, no source address of the family, or no ICMPv6 timestamp: final at once.
-  const bool path = has_src && (!cfg_.ethernet || hops_.Lookup(p.family, p.addr, mac)) &&
+  const bool neighbor = type == ProbeType::kArp || type == ProbeType::kNdp;
+  // ARP / NDP go to broadcast / the solicited-node group on an Ethernet link, for their own
+  // family only; no ICMPv6 timestamp exists.
+  const bool path = has_src &&
+                    (neighbor ? cfg_.ethernet && p.family == (type == ProbeType::kArp ? 4 : 6)
+                              : (!cfg_.ethernet || hops_.Lookup(p.family, p.addr, mac))) &&
                     !(type == ProbeType::kIcmpTimestamp && p.family == 6);
   const uint8_t* src = Src(cfg_, p.family);
   Flow flow{p.family, k.proto, 0, 0, src, p.addr};
@@ -337,16 +359,14 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
     flow.dst_port = dst_port;
     if (path) cookie = Cookie(cfg_.key, flow);
     src_port = static_cast<uint16_t>(cfg_.port_first + cookie % cfg_.port_count);
-  } else if (path) {
+  } else if (path && !neighbor) {
     flow.dst_port = dst_port;  // ICMP: source port 0, destination port = the request's type
     cookie = Cookie(cfg_.key, flow);
   }
   if (!path) {
     no_route_.fetch_add(1, std::memory_order_relaxed);
-    const uint8_t type_byte = type == ProbeType::kSyn ? tcp_flag::kSyn : type == ProbeType::kAck ? tcp_flag::kAck
-                              : type == ProbeType::kUdp ? 0 : static_cast<uint8_t>(dst_port);
-    const bool icmp = type == ProbeType::kIcmpEcho || type == ProbeType::kIcmpTimestamp;
-    NoAnswer(p.family, p.addr, icmp ? 0 : dst_port, src_port, k.proto, type_byte, 0);
+    const bool tcp_udp = type == ProbeType::kSyn || type == ProbeType::kAck || type == ProbeType::kUdp;
+    NoAnswer(p.family, p.addr, tcp_udp ? dst_port : 0, src_port, k.proto, TypeByte(type, dst_port), 0);
     job_.mark_done(position);
     return false;
   }
@@ -427,6 +447,12 @@ bool Engine::Craft(uint32_t i, const InFlight& f) {
       s = BuildTcp(out, slot_size_, link, ip, t, &lay);
       break;
     }
+    case ProbeType::kArp:
+      s = BuildArpRequest(out, slot_size_, cfg_.src_mac, cfg_.src_v4.bytes, f.key.dst, &lay);
+      break;
+    case ProbeType::kNdp:
+      s = BuildNdpSolicit(out, slot_size_, cfg_.src_mac, cfg_.src_v6.bytes, f.key.dst, &lay);
+      break;
     case ProbeType::kSyn:
       break;
   }

@@ -29,8 +29,8 @@
 namespace portflow::io {
 
 enum class EngineMode : uint8_t { kSyn = 0, kUdp = 1, kDiscovery = 2 };
-enum class ProbeType : uint8_t { kSyn, kUdp, kIcmpEcho, kIcmpTimestamp, kAck };
-enum class DiscoveryMethod : uint8_t { kIcmpEcho, kIcmpTimestamp, kTcpSyn, kTcpAck };
+enum class ProbeType : uint8_t { kSyn, kUdp, kIcmpEcho, kIcmpTimestamp, kAck, kArp, kNdp };
+enum class DiscoveryMethod : uint8_t { kIcmpEcho, kIcmpTimestamp, kTcpSyn, kTcpAck, kArp, kNdp };
 
 struct DiscoverySpec {
   DiscoveryMethod method = DiscoveryMethod::kIcmpEcho;
@@ -120,6 +120,7 @@ class Engine : public OwnedThread {
   // Writes entry e's packet into slot i; false if the packet cannot be built.
   bool Craft(uint32_t i, const InFlight& f);
   uint64_t RtoNs() const;
+  static uint8_t TypeByte(ProbeType type, uint16_t dst_port);
   void PublishWater();
 
   EngineConfig cfg_;

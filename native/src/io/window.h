@@ -2,7 +2,8 @@
 // all memory allocated at construction, nothing allocated per packet.
 //
 // Entries live in a fixed pool; an open-addressed index (linear probing, backward-shift
-// deletion, at most half full) finds an entry by flow (family, protocol, target, target
+// deletion, at most half full; each slot keeps its entry's hash, so probing and shifting
+// never touch the pool, whose lines are cache misses at high rates) finds an entry by flow (family, protocol, target, target
 // port) when the capture thread reports an answer. A FIFO of (entry, generation, deadline)
 // orders timeouts: every send appends one item and bumps the entry's generation, so items
 // of answered or resent entries are recognised as stale and skipped. Deadlines are pushed
@@ -48,7 +49,7 @@ class Window {
     if (capacity == 0) throw std::invalid_argument("window must hold at least one probe");
     uint32_t slots = 2;
     while (slots < capacity * 2) slots <<= 1;
-    index_.assign(slots, -1);
+    index_.assign(slots, Slot{});
     mask_ = slots - 1;
     for (uint32_t i = 0; i < capacity; ++i) free_[i] = static_cast<int32_t>(capacity - 1 - i);
     fifo_.resize(static_cast<size_t>(capacity) * 4);
@@ -70,29 +71,31 @@ class Window {
     f.key = key;
     f.generation = gen;
     f.used = true;
-    uint32_t s = Hash(key) & mask_;
-    while (index_[s] >= 0) s = (s + 1) & mask_;
-    index_[s] = e;
+    const uint32_t h = Hash(key);
+    uint32_t s = h & mask_;
+    while (index_[s].entry >= 0) s = (s + 1) & mask_;
+    index_[s] = Slot{e, h};
     ++size_;
     return e;
   }
 
   int32_t Find(const ProbeKey& key) const {
-    for (uint32_t s = Hash(key) & mask_;; s = (s + 1) & mask_) {
-      const int32_t e = index_[s];
-      if (e < 0) return -1;
-      if (pool_[static_cast<size_t>(e)].key == key) return e;
+    const uint32_t h = Hash(key);
+    for (uint32_t s = h & mask_;; s = (s + 1) & mask_) {
+      const Slot& slot = index_[s];
+      if (slot.entry < 0) return -1;
+      if (slot.hash == h && pool_[static_cast<size_t>(slot.entry)].key == key) return slot.entry;
     }
   }
 
   void Erase(int32_t e) {
     InFlight& f = pool_[static_cast<size_t>(e)];
     uint32_t s = Hash(f.key) & mask_;
-    while (index_[s] != e) s = (s + 1) & mask_;
+    while (index_[s].entry != e) s = (s + 1) & mask_;
     // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
     uint32_t hole = s;
-    for (uint32_t j = (hole + 1) & mask_; index_[j] >= 0; j = (j + 1) & mask_) {
-      const uint32_t home = Hash(pool_[static_cast<size_t>(index_[j])].key) & mask_;
+    for (uint32_t j = (hole + 1) & mask_; index_[j].entry >= 0; j = (j + 1) & mask_) {
+      const uint32_t home = index_[j].hash & mask_;
       // Move j into the hole if its home is not cyclically within (hole, j].
       const bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
       if (!in_range) {
@@ -100,7 +103,7 @@ class Window {
         hole = j;
       }
     }
-    index_[hole] = -1;
+    index_[hole] = Slot{};
     f.used = false;
     ++f.generation;  // its pending timeout item is now stale
     free_.push_back(e);
@@ -139,6 +142,10 @@ class Window {
   }
 
  private:
+  struct Slot {
+    int32_t entry = -1;
+    uint32_t hash = 0;
+  };
   struct Item {
     uint64_t deadline_ns;
     int32_t entry;
@@ -178,7 +185,7 @@ class Window {
 
   std::vector<InFlight> pool_;
   std::vector<int32_t> free_;
-  std::vector<int32_t> index_;
+  std::vector<Slot> index_;
   uint32_t mask_ = 0;
   uint32_t size_ = 0;
   std::vector<Item> fifo_;

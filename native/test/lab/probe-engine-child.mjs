@@ -72,7 +72,8 @@ const decodeAll = (list) => (b) => {
     const r = decodeRecord(b.view, off);
     list.push({ kind: r.kind, addr: r.addr, port: r.port, localPort: r.localPort, proto: r.proto,
       tcpFlags: r.tcp?.flags, icmpType: r.icmp?.type, icmpCode: r.icmp?.code, reporter: r.icmp?.reporter,
-      count: kind === RecordKind.NoAnswer ? b.view.getUint32(off + 32, true) : undefined, echoedSend: r.echoedSend });
+      count: kind === RecordKind.NoAnswer ? b.view.getUint32(off + 32, true) : undefined, echoedSend: r.echoedSend,
+      mac: r.mac, typeByte: b.bytes[off + 49] });
   }
 };
 

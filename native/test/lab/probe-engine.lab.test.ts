@@ -24,6 +24,8 @@ interface Rec {
   icmpCode?: number;
   reporter?: string;
   count?: number;
+  mac?: string;
+  typeByte?: number;
 }
 interface ChildOutput {
   replies: Rec[];
@@ -206,6 +208,30 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
     // ICMPv6 has no timestamp request: final at once with 0 probes; the silent host: 1 each.
     const none = out.outcomes.filter((r) => r.kind === 'NoAnswer').map((r) => `${r.addr} ${r.proto} ${r.count}`).sort();
     expect(none).toEqual([`${h6} 1 0`, `${silent} 1 1`, `${silent} 1 1`, `${silent} 6 1`, `${silent} 6 1`].sort());
+  });
+
+  labIt('discovery by ARP and NDP on the scanner\'s segment: every live on-link host answers with its MAC; silent addresses and the other family get NoAnswer', async () => {
+    const live = lab.onLink.live;
+    const silent4 = '10.20.0.250';
+    const silent6 = '2001:db8:20::fa';
+    expect(lab.truth().isLive(silent4) || lab.truth().isLive(silent6)).toBe(false);
+    const out = await runChild({
+      targets: { v4: [...live.filter((a) => !a.includes(':')), silent4], v6: [...live.filter((a) => a.includes(':')), silent6] },
+      ports: [[1, 1, 2]],
+      options: baseOptions({ mode: 'discovery', discovery: [{ method: 'arp' }, { method: 'ndp' }], maxRetries: 1 }),
+    });
+    const macOf = new Map(plan.neighbors.map((n) => [n.address, n.mac]));
+    const answers = out.replies.filter((r) => r.kind === 'NeighborReply');
+    expect(answers.map((r) => r.addr).sort()).toEqual([...live].sort());
+    for (const r of answers) expect(r.mac, r.addr).toBe(macOf.get(r.addr));
+    const none = out.outcomes.filter((r) => r.kind === 'NoAnswer').map((r) => `${r.addr} ${r.typeByte} ${r.count}`).sort();
+    // ARP to IPv6 targets and NDP to IPv4 ones cannot be sent: final with 0 probes.
+    const expected = [
+      ...live.map((a) => (a.includes(':') ? `${a} 1 0` : `${a} 135 0`)),
+      `${silent4} 1 2`, `${silent4} 135 0`, `${silent6} 135 2`, `${silent6} 1 0`,
+    ].sort();
+    expect(none).toEqual(expected);
+    expect(out.counters.matched).toBe(live.length);
   });
 
   labIt('forged replies with wrong cookies are rejected as strays', async () => {
