@@ -35,6 +35,7 @@ import { discoverHosts, type DiscoverySink } from './engines/discovery.js';
 import { prepareLink, type PreparedLink } from './engines/probe-backend.js';
 import { ProbeScanEngine } from './engines/probe-scan.js';
 import { RateController } from './rate-control.js';
+import type { ResolvedTiming } from './timing.js';
 import { ScanJob } from './job.js';
 import { reasonName, ResultsBuilder, STATE_CODE, type ScanResults } from './results.js';
 import { ScanControl } from './scan-control.js';
@@ -329,8 +330,7 @@ class ScanRun implements EngineHost {
       } else {
         this.#link = await prepareLink(backend, targets, {
           interface: o.interface,
-          resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(t.initialRttMs))),
-          resolveRetries: Math.min(Math.max(t.maxRetries, 1), 3),
+          ...neighborTiming(t),
           resolveAll: true,
           warn: (message, code) => this.warn(message, code),
         });
@@ -410,8 +410,7 @@ class ScanRun implements EngineHost {
     if (o.probeBackend !== undefined) {
       this.#link ??= await prepareLink(o.probeBackend, targets, {
         interface: o.interface,
-        resolveTimeoutMs: Math.max(200, Math.min(1000, Math.round(o.timing.initialRttMs))),
-        resolveRetries: Math.min(Math.max(o.timing.maxRetries, 1), 3),
+        ...neighborTiming(o.timing),
         resolveAll: false,
         warn: (message, code) => this.warn(message, code),
       });
@@ -707,6 +706,14 @@ function seedValue(seed: bigint | number | string): bigint {
   } catch {
     throw new ScanOptionError('seed', `scan: seed ${String(seed)} is not an integer from 0 to 2^64 - 1`);
   }
+}
+
+/**
+ * ARP/NDP pacing: a neighbour on the segment answers within milliseconds, so a round waits
+ * half the template's initial timeout (100–500 ms), and silent addresses get 1–2 more rounds.
+ */
+function neighborTiming(t: ResolvedTiming): { resolveTimeoutMs: number; resolveRetries: number } {
+  return { resolveTimeoutMs: Math.max(100, Math.min(500, Math.round(t.initialRttMs / 2))), resolveRetries: Math.min(Math.max(t.maxRetries, 1), 2) };
 }
 
 function abortReason(signal: AbortSignal): string {

@@ -2,6 +2,7 @@
 // discovery (ping scans, discovery before a port scan) over the fake probe engine.
 import { describe, expect, it } from 'vitest';
 import type { LinkPlan } from '@portflow/native';
+import type { ScanCheckpoint } from '@portflow/core';
 import { foldScanEvents, scan } from '../src/index.js';
 import { fakeBackend, type FakeAnswer, type FakeProbe } from './helpers/fake-probe.js';
 import { ofType, recordingBus } from './helpers/loopback.js';
@@ -128,6 +129,55 @@ describe('host discovery on a fake probe engine', () => {
     expect(r.portsScanned).toBe(live.length * 3);
     expect(backend.engines.map((e) => e.options.mode)).toEqual(['discovery', 'tcp-syn']);
     expect(foldScanEvents(events)).toEqual(r);
+  });
+});
+
+describe('resume of a scan with discovery', () => {
+  it('takes the live hosts from the log (no second discovery), the same job: every port once, the same results', async () => {
+    const plan: LinkPlan = {
+      interface: 'fake0', ifindex: 2, layer: 'ip', srcMac: null, srcV4: '10.0.0.200', srcV6: null,
+      routes: [{ prefix: '0.0.0.0/0', mac: null, gateway: '10.0.0.254' }], neighbors: [], mtu: 1500,
+    };
+    const live = new Set(['10.0.0.1', '10.0.0.3', '10.0.0.7']);
+    const net = {
+      answer: (p: FakeProbe): FakeAnswer[] =>
+        p.mode === 'discovery' ? (live.has(p.address) && p.port === 1 ? [{ kind: 'echo-reply' }] : [{ kind: 'none' }]) : [{ kind: p.port % 50 === 0 ? 'syn-ack' : 'rst' }],
+      perTurn: 4,
+      turnMs: 2,
+    };
+    const o = { targets: '10.0.0.1-10.0.0.8', ports: '1-300', type: 'syn' as const, report: { closed: true }, checkpointIntervalMs: 100, seed: 9n };
+    const reference = await scan({ ...o, probeBackend: fakeBackend(net, { plan }) }, { bus: recordingBus().bus }).results;
+    expect(reference.portsScanned).toBe(3 * 300);
+
+    const first = recordingBus();
+    const h = scan({ ...o, probeBackend: fakeBackend(net, { plan }) }, { bus: first.bus });
+    let cp: ScanCheckpoint | undefined;
+    let cut = -1;
+    first.bus.on('ScanCheckpoint', (e) => {
+      if (cp === undefined && e.lowWater > 0 && e.lowWater < 700) cp = e;
+    });
+    first.bus.on('PortFound', () => {
+      if (cp !== undefined && cut < 0) {
+        cut = first.events.length;
+        h.cancel('simulated SIGKILL');
+      }
+    });
+    await h.results;
+    expect(cp).toBeDefined();
+    const log = first.events.slice(0, cut);
+
+    const backend = fakeBackend(net, { plan });
+    const second = recordingBus();
+    const r = await scan({ ...o, seed: undefined, probeBackend: backend, resumeFrom: cp, resumeEvents: log }, { bus: second.bus }).results;
+    expect(r.outcome).toBe('completed');
+    expect(backend.engines.map((e) => e.options.mode)).toEqual(['tcp-syn']);
+    expect(ofType(second.events, 'HostDiscovered')).toHaveLength(0);
+    const all = [...log, ...second.events];
+    const ports = ofType(all, 'PortFound').map((e) => `${e.target}:${e.port}`);
+    expect(ports).toHaveLength(900);
+    expect(new Set(ports).size).toBe(900);
+    expect(r.hosts).toEqual(reference.hosts);
+    expect(foldScanEvents(all)).toEqual(r);
   });
 });
 

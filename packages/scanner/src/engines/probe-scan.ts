@@ -15,6 +15,7 @@ import type { ResolvedScanOptions } from '../scan-options.js';
 import { defaultUdpPayloads } from '../udp-payloads.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
 import type { ProbeBackend, ProbeEngineHandle, PreparedLink } from './probe-backend.js';
+import { RttEstimator } from './rtt-estimator.js';
 import {
   classifyNoAnswer,
   classifySynReply,
@@ -36,6 +37,7 @@ const TICK_MS = 100;
 const RATE_TICKS = 2;
 /** Passes over positions whose record never came (lost to a full ring) before the scan fails. */
 const MAX_PASSES = 3;
+const PRUNE_MIN = 8192;
 /** IP-layer sizes: Linux-like SYN (MSS, SACK, timestamps, WS: 20 option bytes); UDP headers. */
 const SYN_BYTES = { 4: 60, 6: 80 } as const;
 const UDP_HEADER_BYTES = { 4: 28, 6: 48 } as const;
@@ -64,6 +66,9 @@ export class ProbeScanEngine implements ScanEngine {
   readonly #addr = new Uint8Array(16);
   /** Positions at or above the job's lowWater that have a final state in this run. */
   readonly #final = new Set<number>();
+  #pruneAt = PRUNE_MIN;
+  /** Round trips from the send times replies echo (one sample per batch): the wait estimate. */
+  readonly #rtt: RttEstimator;
   #finals = 0;
   /** UDP probes without an answer, held to the end: an ICMP rate limit may explain them. */
   readonly #held = new Map<string, number[]>();
@@ -96,18 +101,24 @@ export class ProbeScanEngine implements ScanEngine {
     this.#classify = this.#udp ? classifyUdpReply : classifySynReply;
     this.#payloads = this.#udp ? defaultUdpPayloads() : new Map();
     this.#bytesPerProbe = 0;
+    const t = options.timing;
+    this.#rtt = new RttEstimator(t.initialRttMs, t.minRttMs, t.maxRttMs);
   }
 
   waitRemainingMs(): number {
     const c = this.#engine?.counters();
-    if (c === undefined || c.highWater < this.#host.job.length) return Math.round(this.#o.timing.initialRttMs);
-    // After the last first-try: the remaining retries' timeouts, at most.
-    return Math.max(0, Math.round(this.#lastSend + (this.#o.timing.maxRetries + 1) * this.#o.timing.maxRttMs - performance.now()));
+    const timeout = this.#rtt.timeoutMs;
+    if (c === undefined || c.highWater < this.#host.job.length) return Math.round(timeout);
+    // After the last first try: the probes in flight may still need every retry's timeout.
+    if (c.inFlight === 0) return 0;
+    return Math.max(0, Math.round(this.#lastSend + (this.#o.timing.maxRetries + 1) * timeout - performance.now()));
   }
 
   metrics(): readonly EngineMetric[] {
     const t = this.#total;
     return [
+      { metric: 'probe.srtt', value: round3(this.#rtt.srttMs), unit: 'ms' },
+      { metric: 'probe.timeout', value: round3(this.#rtt.timeoutMs), unit: 'ms' },
       { metric: 'probe.rate', value: round3(this.#setup.rate.rate === Infinity ? -1 : this.#setup.rate.rate), unit: 'pps' },
       { metric: 'probe.backoffs', value: this.#setup.rate.backoffs, unit: 'events' },
       { metric: 'probe.duplicates', value: this.#duplicates, unit: 'records' },
@@ -196,6 +207,7 @@ export class ProbeScanEngine implements ScanEngine {
     const classify = this.#classify;
     const time = Date.now(); // one clock read per batch
     const end = (batch.start + batch.count) * RECORD_SIZE;
+    this.#sampleRtt(batch.view, batch.start * RECORD_SIZE, end);
     for (let off = batch.start * RECORD_SIZE; off < end; off += RECORD_SIZE) {
       const kind = b[off + RecordOffset.kind];
       if (kind === RecordKind.Counters) continue;
@@ -205,6 +217,18 @@ export class ProbeScanEngine implements ScanEngine {
         continue;
       }
       this.#deliver(b, off, outcome, b[off + RecordOffset.ttl], time);
+    }
+  }
+
+  /** One round-trip sample per batch: the first reply that echoes our send clock (µs mod 2^32). */
+  #sampleRtt(v: DataView, start: number, end: number): void {
+    for (let off = start; off < end; off += RECORD_SIZE) {
+      const echoed = v.getUint32(off + RecordOffset.echoedSend, true);
+      if (echoed === 0) continue;
+      const nowUs = Math.floor(v.getFloat64(off + RecordOffset.timeMs, true) * 1000) % 2 ** 32;
+      const rttMs = (((nowUs - echoed) % 2 ** 32) + 2 ** 32) % 2 ** 32 / 1000;
+      if (rttMs < 600_000) this.#rtt.observe(rttMs);
+      return;
     }
   }
 
@@ -261,7 +285,7 @@ export class ProbeScanEngine implements ScanEngine {
     this.#issueThrough(position);
     this.#final.add(position);
     this.#finals++;
-    if (this.#final.size > 8192) this.#prune();
+    if (this.#final.size > this.#pruneAt) this.#prune();
     const state = outcomeState(outcome);
     if (state === OPEN || state === CLOSED) this.#answered++;
     if (host.isReported(position)) {
@@ -301,9 +325,15 @@ export class ProbeScanEngine implements ScanEngine {
     while (job.highWater <= position) job.nextBatch(this.#scratch, Math.min(this.#scratch.capacity, position + 1 - job.highWater));
   }
 
+  /**
+   * Forgets final positions below the job's lowWater. Amortised: while lowWater waits for
+   * a slow probe (a filtered port's last retry) the set only grows, so the next prune
+   * comes after it has doubled, not at every record.
+   */
   #prune(): void {
     const low = this.#host.job.lowWater;
     for (const p of this.#final) if (p < low) this.#final.delete(p);
+    this.#pruneAt = Math.max(PRUNE_MIN, this.#final.size * 2);
   }
 
   /** The held UDP outcomes: open|filtered, and why (no-response, or an ICMP rate limit). */

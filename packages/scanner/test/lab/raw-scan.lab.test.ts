@@ -3,7 +3,7 @@
 // IPv6, routed and on-link), UDP with ICMP limits lifted and at Linux
 // defaults, 1% loss each way, and a SIGKILL after a checkpoint resumed from
 // the log. nmap runs next to the SYN scan for the figures only.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,40 @@ describe('raw scans of the standard lab', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await lab.down();
+    }
+  });
+});
+
+describe('SYN scan of a namespace loopback (raw IP layer)', () => {
+  labIt('finds exactly the listeners on 127.0.0.1 and ::1; every other port closed by RST', async () => {
+    const ns = `pfrawlo${process.pid}`;
+    spawnSync('ip', ['netns', 'del', ns]);
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `
+      const net = require('node:net');
+      net.createServer((c) => c.destroy()).listen(8080, '127.0.0.1');
+      net.createServer((c) => c.destroy()).listen(22, '::1', () => process.stdout.write('ready\\n'));
+      process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      expect(spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']).status).toBe(0);
+      await new Promise<void>((resolve) => listener.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, CHILD], {
+        input: JSON.stringify({ options: { targets: ['127.0.0.1', '::1'], ports: '1-1024,8080', type: 'syn', skipDiscovery: true, report: { closed: true, filtered: true } } }),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as ChildOutput;
+      expect(out.results.outcome).toBe('completed');
+      expect(out.found).toHaveLength(2 * 1025);
+      const open = out.found.filter((f) => f[3] === 'open').map((f) => `${f[0]}:${f[1]}`).sort();
+      expect(open).toEqual(['127.0.0.1:8080', '::1:22']);
+      for (const f of out.found) if (f[3] !== 'open') expect([f[3], f[4]]).toEqual(['closed', 'reset']);
+      console.log(`[scanner raw lab] SYN of 127.0.0.1 + ::1 x 1,025 ports in a namespace: ${out.results.durationMs} ms`);
+    } finally {
+      listener.stdin!.end();
+      listener.kill('SIGKILL');
+      spawnSync('ip', ['netns', 'del', ns]);
     }
   });
 });
