@@ -209,3 +209,19 @@ describe('ICMP rate-limit detection', () => {
     expect(d.limitedHosts()).toEqual(['10.0.0.1']);
   });
 });
+
+describe('on-link targets', () => {
+  it('are the targets inside a route without a gateway, found by walking the targets or, for a huge set, the prefix', async () => {
+    const { onLinkTargets } = await import('../src/engines/probe-backend.js');
+    const { buildTargetSet, parseTargets } = await import('../src/targets.js');
+    const plan = {
+      interface: 'eth0', ifindex: 2, layer: 'ethernet' as const, srcMac: '02:00:00:00:00:02', srcV4: '10.1.0.2', srcV6: null, mtu: 1500, neighbors: [],
+      routes: [{ prefix: '10.1.0.0/30', mac: null }, { prefix: '0.0.0.0/0', mac: null, gateway: '10.1.0.1' }],
+    };
+    const small = buildTargetSet(parseTargets(['10.1.0.1-10.1.0.9', '192.0.2.1']));
+    expect(onLinkTargets(plan, small)).toEqual({ addresses: ['10.1.0.1', '10.1.0.2', '10.1.0.3'], more: false });
+    const huge = buildTargetSet(parseTargets(['10.0.0.0/8']));
+    expect(onLinkTargets(plan, huge)).toEqual({ addresses: ['10.1.0.0', '10.1.0.1', '10.1.0.2', '10.1.0.3'], more: false });
+    expect(onLinkTargets(plan, small, 2)).toEqual({ addresses: ['10.1.0.1', '10.1.0.2'], more: true });
+  });
+});

@@ -10,7 +10,7 @@ import { parseIPv4, parseIPv6 } from '../ip.js';
 import { createScanJob } from '../job.js';
 import { parsePorts } from '../ports.js';
 import { ScanTypeUnavailableError } from '../scan-errors.js';
-import type { TargetSet } from '../targets.js';
+import { buildTargetSet, parseTargets, type TargetSet } from '../targets.js';
 
 /** A ring of records as the scan consumes it (RecordRing satisfies it). */
 export interface RecordSource {
@@ -84,6 +84,8 @@ export function nativeProbeBackend(scanType: string): ProbeBackend {
 
 /** Most on-link addresses resolved by ARP/NDP before a scan (more must already be in the kernel's neighbour table). */
 export const MAX_ONLINK_RESOLVE = 1 << 16;
+/** Largest target set walked address by address to find its on-link members. */
+const MAX_WALK = 1 << 22;
 
 function inPrefix(address: string, prefix: string): boolean {
   const [net, lenText] = prefix.split('/');
@@ -110,6 +112,22 @@ export function onLinkTargets(plan: LinkPlan, targets: TargetSet, limit = MAX_ON
   if (onLink.length === 0) return { addresses: [], more: false };
   const addresses: string[] = [];
   let more = false;
+  if (targets.size > BigInt(MAX_WALK)) {
+    // A set too large to walk: walk the on-link prefixes instead (a /64 is too large for that too).
+    for (const prefix of onLink) {
+      const set = buildTargetSet(parseTargets(prefix, 'on-link prefix'));
+      if (set.size > BigInt(limit)) {
+        more = true;
+        continue;
+      }
+      for (const a of walkAddresses(set)) {
+        if (!targets.has(a)) continue;
+        if (addresses.length === limit) return { addresses, more: true };
+        addresses.push(a);
+      }
+    }
+    return { addresses, more };
+  }
   for (const a of walkAddresses(targets)) {
     if (!onLink.some((p) => inPrefix(a, p))) continue;
     if (addresses.length === limit) {
@@ -122,7 +140,7 @@ export function onLinkTargets(plan: LinkPlan, targets: TargetSet, limit = MAX_ON
 }
 
 /** Every address of a target set, in the set's order (for sets small enough to walk). */
-export function* walkAddresses(targets: TargetSet, max = 1 << 22): Generator<string> {
+export function* walkAddresses(targets: TargetSet, max = MAX_WALK): Generator<string> {
   if (targets.size > BigInt(max)) return;
   const job = createScanJob({ targets, ports: parsePorts('1'), order: 'natural' });
   const batch = job.createBatch(1024);
@@ -150,7 +168,7 @@ export async function prepareLink(
   const planned = await backend.planLink({ targets: targets.toSpecs(), interface: o.interface });
   const known = new Set(planned.neighbors.map((n) => n.address));
   const { addresses: onLink, more } = planned.layer === 'ethernet' ? onLinkTargets(planned, targets) : { addresses: [], more: false };
-  if (more) o.warn(`more than ${MAX_ONLINK_RESOLVE} on-link targets: only the first ${MAX_ONLINK_RESOLVE} are resolved by ARP/NDP, the others are probed only if the kernel already knows their neighbour entry`, 'ONLINK_TOO_MANY');
+  if (more) o.warn(`more than ${MAX_ONLINK_RESOLVE} on-link targets (or more than ${MAX_WALK} targets to look through): only the first ${MAX_ONLINK_RESOLVE} on-link ones are resolved by ARP/NDP, the others are probed only if the kernel already knows their neighbour entry (unanswered otherwise)`, 'ONLINK_TOO_MANY');
   // Discovery asks every on-link target (a neighbour entry is no proof the host is up now).
   const ask = [...new Set([...planned.unresolved, ...(o.resolveAll ? onLink : onLink.filter((a) => !known.has(a)))])];
   let answers: NeighborAnswer[] = [];
