@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeLoadError } from './errors.js';
 
 /** Bumped with every change to the binding's exported surface; checked at load. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../build/Release/portflow_native.node', import.meta.url));
 
