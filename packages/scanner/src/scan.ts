@@ -100,6 +100,8 @@ const CLOSED = STATE_CODE.closed;
 const EVENT_BATCH = 512;
 const POSITION_BATCH = 4096;
 const TICK_MS = 100;
+/** Bytes counted per discovery probe (IP layer; an estimate: echo 28, timestamp 40, SYN 60, ACK 40). */
+const DISCOVERY_PROBE_BYTES = 44;
 /** ProgressUpdates: at each 1% or each second, whichever first, at most 10 per second. */
 const PROGRESS_MIN_GAP_MS = 100;
 const PROGRESS_MAX_GAP_MS = 1000;
@@ -335,7 +337,7 @@ class ScanRun implements EngineHost {
           warn: (message, code) => this.warn(message, code),
         });
         this.#discoveryProgress(Date.now(), true);
-        await discoverHosts({
+        const figures = await discoverHosts({
           backend,
           link: this.#link,
           targets,
@@ -347,6 +349,14 @@ class ScanRun implements EngineHost {
           sourcePortCount: o.sourcePortCount,
           sink,
         });
+        // Counters are cumulative over the scan: discovery's packets count too.
+        const c = this.counters;
+        if (figures.engine !== undefined) {
+          c.packetsSent += figures.engine.sent;
+          c.packetsReceived += figures.engine.matched;
+          c.retriesSent += figures.engine.retries;
+          c.bytesSent += figures.engine.sent * DISCOVERY_PROBE_BYTES;
+        }
       }
       if (!this.control.cancelled) this.#discovered = toSafe(targets.size);
     }

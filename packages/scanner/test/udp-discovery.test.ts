@@ -128,6 +128,10 @@ describe('host discovery on a fake probe engine', () => {
     expect(ports).toHaveLength(live.length * 3);
     expect(r.portsScanned).toBe(live.length * 3);
     expect(backend.engines.map((e) => e.options.mode)).toEqual(['discovery', 'tcp-syn']);
+    // Counters are cumulative over the stages: the port scan's go on from discovery's.
+    const [disc, syn] = backend.engines.map((e) => e.counters().sent);
+    const m = Object.fromEntries(ofType(events, 'MetricRecorded').map((e) => [e.metric, e.value]));
+    expect(m['probes.sent']).toBe(disc + syn);
     expect(foldScanEvents(events)).toEqual(r);
   });
 });

@@ -67,6 +67,7 @@ export class ProbeScanEngine implements ScanEngine {
   /** Positions at or above the job's lowWater that have a final state in this run. */
   readonly #final = new Set<number>();
   #pruneAt = PRUNE_MIN;
+  #countersBase = { packetsSent: 0, packetsReceived: 0, bytesSent: 0, retriesSent: 0 };
   /** Round trips from the send times replies echo (one sample per batch): the wait estimate. */
   readonly #rtt: RttEstimator;
   #finals = 0;
@@ -132,6 +133,8 @@ export class ProbeScanEngine implements ScanEngine {
 
   async run(host: EngineHost): Promise<void> {
     this.#host = host;
+    // What earlier stages (discovery) counted: this engine's packets add to it.
+    this.#countersBase = { ...host.counters };
     const job = host.job;
     this.#bytesPerProbe = this.#estimateBytes();
     const start = job.lowWater;
@@ -374,10 +377,11 @@ export class ProbeScanEngine implements ScanEngine {
   #publishCounters(inFlight: number): void {
     const hc = this.#host.counters;
     const t = this.#total;
-    hc.packetsSent = t.sent;
-    hc.packetsReceived = t.matched;
-    hc.retriesSent = t.retries;
-    hc.bytesSent = Math.round(t.sent * this.#bytesPerProbe);
+    const b = this.#countersBase;
+    hc.packetsSent = b.packetsSent + t.sent;
+    hc.packetsReceived = b.packetsReceived + t.matched;
+    hc.retriesSent = b.retriesSent + t.retries;
+    hc.bytesSent = b.bytesSent + Math.round(t.sent * this.#bytesPerProbe);
     hc.inFlight = inFlight;
     // The engine resends on its own thread; what is pending is in inFlight.
     hc.retriesPending = 0;
