@@ -31,6 +31,8 @@ export const R_ADMIN_PROHIBITED = reasonCode('admin-prohibited');
 export const R_TIME_EXCEEDED = reasonCode('time-exceeded');
 export const R_BEYOND_SCOPE = reasonCode('beyond-scope');
 export const R_ICMP_UNKNOWN = reasonCode('icmp-unknown');
+export const R_SPLIT_HANDSHAKE = reasonCode('split-handshake-syn');
+export const R_UNKNOWN_RESPONSE = reasonCode('unknown-response');
 
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
@@ -85,9 +87,13 @@ export function classifySynReply(b: Uint8Array, off: number): number {
   const kind = b[off + RecordOffset.kind];
   if (kind === RecordKind.TcpReply) {
     const f = b[off + RecordOffset.tcpFlags];
-    if ((f & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return pack(OPEN, R_SYN_ACK);
     if (f & TCP_RST) return pack(CLOSED, R_RESET);
-    return IGNORE;
+    if ((f & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return pack(OPEN, R_SYN_ACK);
+    // A bare SYN (split handshake, simultaneous open): something listens, as nmap says.
+    if (f & TCP_SYN) return pack(OPEN, R_SPLIT_HANDSHAKE);
+    // Any other reply the engine matched to our probe still ends it (its position must be
+    // final), as nmap's "unknown response": filtered.
+    return pack(FILTERED, R_UNKNOWN_RESPONSE);
   }
   if (kind === RecordKind.IcmpError) {
     // Every ICMP error about a SYN means filtered (nmap: port unreachable to a TCP probe too).
