@@ -360,9 +360,20 @@ Capture::Capture(const CaptureConfig& config, std::shared_ptr<RecordRing> replie
       matcher_(config_, replies_.get(), answered_, &counters_) {
   if (!replies_) throw CaptureError(EINVAL, "capture: no replies ring");
   Open();
+  // The ring's producer from now on, not from Start(): no other thread can attach in
+  // between, and the ring's StopProducer() (its close(), the environment's cleanup) reaches
+  // this capture whether or not it has started.
+  if (!replies_->AttachProducer(this)) {
+    Close();
+    throw CaptureError(EBUSY, "capture: the replies ring already has a producer thread (one ring per producer)");
+  }
+  attached_ = true;
 }
 
-Capture::~Capture() { Stop(); }
+Capture::~Capture() {
+  Stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);  // only now: RequestStop() may be called from any thread until here
+}
 
 void Capture::Open() {
   try {
@@ -438,16 +449,15 @@ void Capture::Close() {
   map_len_ = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-  wake_fd_ = -1;
+  // The eventfd stays open until the destructor: RequestStop() writes to it from other
+  // threads (the sender, a ring's StopProducer) and must never hit a closed or reused fd.
 }
 
 void Capture::Start() {
+  std::lock_guard<std::mutex> lock(state_mu_);
   if (stopped_ || started_) throw CaptureError(EINVAL, stopped_ ? "capture: Start() after Stop(): create a new Capture" : "capture: Start() called twice");
-  if (!replies_->AttachProducer(this)) throw CaptureError(EBUSY, "capture: the replies ring already has a producer thread");
-  attached_ = true;
-  started_ = true;
   thread_ = std::thread([this] { Run(); });
+  started_ = true;
 }
 
 void Capture::RequestStop() {
@@ -460,15 +470,17 @@ void Capture::RequestStop() {
 }
 
 void Capture::Join() {
+  std::lock_guard<std::mutex> lock(state_mu_);
   if (thread_.joinable()) thread_.join();
 }
 
 void Capture::Stop() {
+  std::lock_guard<std::mutex> lock(state_mu_);
   if (stopped_) return;
   stopped_ = true;
   const auto t0 = std::chrono::steady_clock::now();
   RequestStop();
-  Join();
+  if (thread_.joinable()) thread_.join();
   last_join_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (attached_) replies_->DetachProducer(this);
   attached_ = false;

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -122,7 +123,8 @@ class ReplyMatcher {
 
 class Capture : public OwnedThread {
  public:
-  // Opens the socket, attaches the filter, maps the ring, binds. Throws CaptureError.
+  // Opens the socket, attaches the filter, maps the ring, binds, and attaches itself as the
+  // replies ring's producer (CaptureError EBUSY if it has one). Throws CaptureError.
   Capture(const CaptureConfig& config, std::shared_ptr<RecordRing> replies, SpscRing<AnsweredProbe>* answered);
   ~Capture() override;  // Stop()
   Capture(const Capture&) = delete;
@@ -160,6 +162,9 @@ class Capture : public OwnedThread {
   size_t map_len_ = 0;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  // Start/Join/Stop may come from different threads (the JS thread, an environment's cleanup
+  // hook, a ring's StopProducer); the thread's own RequestStop() takes no lock.
+  std::mutex state_mu_;
   bool started_ = false, stopped_ = false, attached_ = false;
   double last_join_ms_ = 0;
 };

@@ -25,11 +25,8 @@ constexpr uint16_t kSenderProducerId = 1;
 
 const uint8_t* Src(const EngineConfig& c, uint8_t family) { return family == 6 ? c.src_v6.bytes : c.src_v4.bytes; }
 
-uint32_t MillisSinceMidnightUt() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint32_t>((ts.tv_sec % 86400) * 1000 + ts.tv_nsec / 1000000);
-}
+// The ICMP timestamp's originate time from the batch's wall clock (no clock read per probe).
+uint32_t MillisSinceMidnightUt(double wall_ms) { return static_cast<uint32_t>(std::fmod(wall_ms, 86400000.0)); }
 
 // Whether frames on `interface` carry an Ethernet header (Ethernet and loopback do; tun,
 // and other layer-3 devices do not): what the capture must parse on an 'ip' layer link.
@@ -144,6 +141,10 @@ Engine::~Engine() {
 }
 
 void Engine::Start() {
+  // Under the join lock: a Start() after Join() (stop(), or the outcomes ring's close() which
+  // joins its producer) would run the sender without sockets and leave a thread no one joins.
+  std::lock_guard<std::mutex> lock(join_mu_);
+  if (joined_) throw EngineStateError("probe engine: already stopped (stop() was called or its outcomes ring was closed); create a new engine");
   if (started_.exchange(true)) return;
   if (capture_) {
     try {
@@ -392,7 +393,7 @@ bool Engine::Craft(uint32_t i, const InFlight& f) {
     const int t = family == 6 ? 1 : 0;
     const Layout& lay = syn_layout_[t];
     std::memcpy(out, syn_tmpl_[t], lay.length);
-    PatchSynProbe(out, lay, f.key.dst, f.src_port, f.key.dst_port, f.cookie, SendClockMicros(), ip_id_++);
+    PatchSynProbe(out, lay, f.key.dst, f.src_port, f.key.dst_port, f.cookie, send_clock_us_, ip_id_++);
     if (cfg_.ethernet) std::memcpy(out, f.dst_mac, 6);
     slot_len_[i] = lay.length;
     return true;
@@ -425,13 +426,13 @@ bool Engine::Craft(uint32_t i, const InFlight& f) {
     case ProbeType::kIcmpEcho: {
       // The payload carries the send clock (big-endian) for the reply's echoedSend.
       uint8_t clock[4];
-      StoreBe32(clock, SendClockMicros());
+      StoreBe32(clock, send_clock_us_);
       IcmpEchoSpec e{static_cast<uint16_t>(f.cookie >> 16), static_cast<uint16_t>(f.cookie & 0xffff), clock, sizeof clock};
       s = BuildIcmpEcho(out, slot_size_, link, ip, e, &lay);
       break;
     }
     case ProbeType::kIcmpTimestamp: {
-      IcmpTimestampSpec t{static_cast<uint16_t>(f.cookie >> 16), static_cast<uint16_t>(f.cookie & 0xffff), MillisSinceMidnightUt()};
+      IcmpTimestampSpec t{static_cast<uint16_t>(f.cookie >> 16), static_cast<uint16_t>(f.cookie & 0xffff), MillisSinceMidnightUt(batch_time_ms_)};
       s = BuildIcmpTimestamp(out, slot_size_, link, ip, t, &lay);
       break;
     }
@@ -500,6 +501,9 @@ void Engine::Run() {
     }
     uint32_t n = 0, retries = 0, firsts = 0;
     const uint64_t rto = RtoNs();
+    // The send clock (TSval, echo payload) of every probe in this batch: one clock read per
+    // batch of ~1 ms, not one per packet; the batch leaves in one sendmmsg right after.
+    send_clock_us_ = SendClockMicros();
     int32_t e;
     while (n < allowed && (e = window_.PopExpired(now)) >= 0) {
       InFlight& f = window_.at(e);

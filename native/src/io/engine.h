@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,12 @@ class EngineConfigError : public std::runtime_error {
  public:
   EngineConfigError(std::string opt, const std::string& what) : std::runtime_error(what), option(std::move(opt)) {}
   std::string option;
+};
+
+// A call the engine's state does not allow (Start() after Join()).
+class EngineStateError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
 };
 
 struct EngineCounters {
@@ -157,6 +164,7 @@ class Engine : public OwnedThread {
   uint64_t last_counters_ns_ = 0;
   uint16_t ip_id_ = 1;
   double batch_time_ms_ = 0;  // wall clock of the current loop, for records
+  uint32_t send_clock_us_ = 0;  // SendClockMicros() of the current batch (TSval, echo payload)
 
   std::thread thread_;
   std::mutex join_mu_;

@@ -1,5 +1,6 @@
 #include "io/probe_engine_binding.h"
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -174,12 +175,12 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
       ThrowCode(env, "ERR_PROBE_ENGINE_OPTION", e.what(), e.option);
     } catch (const io::SocketError& e) {
       Dispose();
-      ThrowCode(env, e.err == EPERM ? "EPERM" : "ERR_PROBE_ENGINE_SOCKET", e.what());
+      ThrowCode(env, e.err == EPERM ? "EPERM" : e.err == EBUSY ? "ERR_PROBE_ENGINE_RING" : "ERR_PROBE_ENGINE_SOCKET", e.what());
     } catch (const std::invalid_argument& e) {
       Dispose();
       ThrowCode(env, "ERR_PROBE_ENGINE_OPTION", e.what());
     }
-    // The sender produces outcomes; the capture attaches itself to replies when it starts.
+    // The sender produces outcomes; the capture attached itself to replies when it was built.
     if (!outcomes_->AttachProducer(engine_.get())) {
       Dispose();
       ThrowCode(env, "ERR_PROBE_ENGINE_RING", "ProbeEngine: the outcomes ring already has a producer");
@@ -234,6 +235,9 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     } catch (const io::SocketError& e) {
       if (has_tsfn_) tsfn_.Unref(info.Env());
       ThrowCode(info.Env(), e.err == EPERM ? "EPERM" : "ERR_PROBE_ENGINE_SOCKET", e.what());
+    } catch (const io::EngineStateError& e) {
+      if (has_tsfn_) tsfn_.Unref(info.Env());
+      ThrowCode(info.Env(), "ERR_PROBE_ENGINE_STATE", e.what());
     }
     return info.Env().Undefined();
   }

@@ -843,6 +843,38 @@ TEST(root_start_stop_loop) {
   ring->DetachProducer(&idle);
 }
 
+// The capture is the replies ring's producer from construction, not from Start(): nothing
+// can attach in between, and a ring's StopProducer() before Start() leaves a capture that
+// starts and ends at once. RequestStop() stays safe after Stop() (the sender may call it late).
+TEST(root_producer_from_construction) {
+  if (!g_in_netns) {
+    std::printf("  root_producer_from_construction: skipped (no private network namespace)\n");
+    return;
+  }
+  struct Idle : OwnedThread {
+    void RequestStop() override {}
+    void Join() override {}
+  } idle;
+  auto ring = std::make_shared<RecordRing>(64);
+  {
+    Capture cap(LoopbackConfig(), ring, nullptr);
+    CHECK(!ring->AttachProducer(&idle));  // taken by the capture before Start()
+    bool busy = false;
+    try {
+      Capture second(LoopbackConfig(), ring, nullptr);
+    } catch (const CaptureError& e) {
+      busy = e.err == EBUSY;
+    }
+    CHECK(busy);
+    ring->StopProducer();  // e.g. the ring closed before the engine started
+    cap.Start();
+    cap.Stop();
+    cap.RequestStop();
+  }
+  CHECK(ring->AttachProducer(&idle));  // detached again
+  ring->DetachProducer(&idle);
+}
+
 int main(int argc, char** argv) {
   g_fixtures = argc > 1 ? argv[1] : "../fixtures";
   const std::string why = EnterPrivateNetns();

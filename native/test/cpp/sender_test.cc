@@ -304,6 +304,30 @@ TEST(engine_start_stop_loop_joins_and_frees_everything) {
   CHECK(true);
 }
 
+// A Join() before Start() (stop(), or the outcomes ring's close() joining its producer)
+// is final: Start() then throws instead of running a sender without sockets whose thread
+// no one would join.
+TEST(engine_start_after_join_is_refused) {
+  if (!HaveRawSockets()) return;
+  for (const bool capture : {false, true}) {
+    EngineConfig c = LoopbackConfig(2, 2);
+    c.capture = capture;
+    auto replies = std::make_shared<RecordRing>(64), outcomes = std::make_shared<RecordRing>(64);
+    Engine e(c, replies, outcomes, [] {});
+    CHECK(outcomes->AttachProducer(&e));
+    outcomes->StopProducer();
+    bool refused = false;
+    try {
+      e.Start();
+    } catch (const EngineStateError&) {
+      refused = true;
+    }
+    CHECK(refused);
+    outcomes->DetachProducer(&e);
+    CHECK_EQ(e.counters().sent, 0u);
+  }
+}
+
 TEST(engine_refuses_bad_configs_naming_the_option) {
   auto rings = std::make_shared<RecordRing>(16);
   auto expect_option = [&](EngineConfig c, const char* option) {
