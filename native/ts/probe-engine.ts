@@ -213,7 +213,15 @@ export class ProbeEngine implements ProbeEngineLike {
 
   start(): void {
     if (this.#state !== 'created') throw new ProbeEngineError('ERR_PROBE_ENGINE_STATE', `start(): the engine is ${this.#state}; start() runs once`);
-    this.#native.start();
+    try {
+      this.#native.start();
+    } catch (err) {
+      // Typed like the constructor's errors (e.g. ERR_PROBE_ENGINE_STATE after the outcomes
+      // ring was closed, which stops its producer for good).
+      const e = err as { code?: string; option?: string; message: string };
+      if (typeof e.code === 'string' && e.code.startsWith('ERR_PROBE_ENGINE')) throw new ProbeEngineError(e.code, e.message, e.option, { cause: err });
+      throw err;
+    }
     this.#state = 'running';
   }
 

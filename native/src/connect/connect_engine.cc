@@ -694,7 +694,9 @@ ConnectEngine::~ConnectEngine() {
 }
 
 std::string ConnectEngine::Start() {
-  if (thread_.joinable()) return "already started";
+  // wake_fd_ too: after a Join() (a ring's StopProducer) the thread is no longer joinable,
+  // and a second Start() must not leak the eventfd or run the job again.
+  if (thread_.joinable() || wake_fd_ >= 0) return "already started";
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
   int ep = ::epoll_create1(EPOLL_CLOEXEC);

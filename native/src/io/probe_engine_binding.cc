@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <system_error>
 
 #include "common/env_threads.h"
 #include "io/engine.h"
@@ -168,6 +170,7 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     // After the TSFN: runs before its teardown, so the threads are joined while it is valid.
     napi_add_env_cleanup_hook(env, &ProbeEngineWrap::EnvCleanup, this);
     hook_ = true;
+    const uint32_t cfg_window = cfg.window;
     try {
       engine_ = std::make_unique<Engine>(std::move(cfg), replies_, outcomes_, [this] { tsfn_.NonBlockingCall(); });
     } catch (const io::EngineConfigError& e) {
@@ -179,6 +182,14 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     } catch (const std::invalid_argument& e) {
       Dispose();
       ThrowCode(env, "ERR_PROBE_ENGINE_OPTION", e.what());
+    } catch (const std::bad_alloc&) {
+      // A window of millions of probes on a small machine: the hook and TSFN must not
+      // outlive this half-built object (the hook would run on freed memory at exit).
+      Dispose();
+      ThrowCode(env, "ERR_PROBE_ENGINE_OPTION", "window: cannot allocate the in-flight state for " + std::to_string(cfg_window) + " probes; use a smaller window", "window");
+    } catch (const std::exception& e) {
+      Dispose();
+      ThrowCode(env, "ERR_PROBE_ENGINE_SOCKET", std::string("ProbeEngine: ") + e.what());
     }
     // The sender produces outcomes; the capture attached itself to replies when it was built.
     if (!outcomes_->AttachProducer(engine_.get())) {
@@ -238,6 +249,9 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     } catch (const io::EngineStateError& e) {
       if (has_tsfn_) tsfn_.Unref(info.Env());
       ThrowCode(info.Env(), "ERR_PROBE_ENGINE_STATE", e.what());
+    } catch (const std::system_error& e) {  // no thread could be created
+      if (has_tsfn_) tsfn_.Unref(info.Env());
+      ThrowCode(info.Env(), "ERR_PROBE_ENGINE_SOCKET", std::string("ProbeEngine: cannot start its threads: ") + e.what());
     }
     return info.Env().Undefined();
   }

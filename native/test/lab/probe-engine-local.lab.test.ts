@@ -3,7 +3,7 @@
 // its bounding set by setpriv), and a run to `done` on this namespace's loopback.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { ProbeEngine, ProbeEngineError, SEGMENT_WORDS, type JobLayout, type ProbeEngineOptions } from '../../ts/index.js';
+import { ProbeEngine, ProbeEngineError, SEGMENT_WORDS, TestProducer, type JobLayout, type ProbeEngineOptions } from '../../ts/index.js';
 
 const skip = inject('labSkipReason');
 const distIndex = new URL('../../dist/index.js', import.meta.url).pathname;
@@ -62,6 +62,69 @@ describe.skipIf(!!skip)('ProbeEngine as root', () => {
     expect(out.message).toMatch(/root/);
     expect(out.message).toMatch(/setcap cap_net_raw\+ep/);
     expect(out.message).toMatch(/connect scan/);
+  });
+
+  it('start() after the outcomes ring was closed throws ERR_PROBE_ENGINE_STATE (closing it stopped the engine for good)', async () => {
+    for (const capture of [false, true]) {
+      const engine = new ProbeEngine({ ...options(), capture });
+      engine.outcomes.close();
+      let err: unknown;
+      try {
+        engine.start();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `capture ${capture}`).toBeInstanceOf(ProbeEngineError);
+      expect((err as ProbeEngineError).code).toBe('ERR_PROBE_ENGINE_STATE');
+      expect(engine.counters().sent).toBe(0);
+      await engine.stop();
+    }
+  });
+
+  it('the capture owns the replies ring from construction: no other producer can attach before start()', async () => {
+    const engine = new ProbeEngine({ ...options(), capture: true });
+    expect(() => new TestProducer(engine.replies, { count: 1 })).toThrow(/already has a producer/);
+    await engine.stop();
+  });
+
+  it('a running engine in a worker that is terminated, or in a process that exits, is joined without a crash', () => {
+    const opts = { ...options({ job: { ...job, ports: new Uint32Array([1, 1, 65535]) }, rate: 20000, maxRetries: 3 }) };
+    const { job: _j, ...rest } = opts;
+    void _j;
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const src = \`
+        const { parentPort } = require('node:worker_threads');
+        import(${JSON.stringify(distIndex)}).then(({ ProbeEngine }) => {
+          const job = { segments: new Uint32Array([4, 0, 0, 0, 0, 0x7f000001, 0, 0, 0, 0x7f000002]), blockBits: new Uint32Array(0),
+            ports: new Uint32Array([1, 1, 65535]), seed: 1n, natural: false, shardIndex: 0, shardCount: 1, position: 0 };
+          const e = new ProbeEngine({ ...${JSON.stringify(rest)}, job, onReplies: () => {}, onOutcomes: () => {} });
+          e.start();
+          setTimeout(() => { parentPort.postMessage(e.counters().sent); if (process.env.SELF_EXIT) process.exit(0); }, 30);
+        });
+      \`;
+      let ok = 0;
+      for (let i = 0; i < 4; i++) {
+        const w = new Worker(src, { eval: true, execArgv: [], env: i % 2 ? { SELF_EXIT: '1' } : {} });
+        const exited = new Promise((res) => w.once('exit', res));
+        const sent = await new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
+        if (i % 2 === 0) await w.terminate();
+        await exited;
+        if (sent > 0) ok++;
+      }
+      // And the main thread exits with one running.
+      const { ProbeEngine } = await import(${JSON.stringify(distIndex)});
+      const job = { segments: new Uint32Array([4, 0, 0, 0, 0, 0x7f000001, 0, 0, 0, 0x7f000002]), blockBits: new Uint32Array(0),
+        ports: new Uint32Array([1, 1, 65535]), seed: 1n, natural: false, shardIndex: 0, shardCount: 1, position: 0 };
+      new ProbeEngine({ ...${JSON.stringify(rest)}, job, onReplies: () => {}, onOutcomes: () => {} }).start();
+      console.log('workers', ok);
+      setTimeout(() => process.exit(0), 30);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('workers 4');
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
   });
 
   it('runs to done on loopback and stop() is idempotent (root)', async () => {
