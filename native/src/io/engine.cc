@@ -352,7 +352,7 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
   uint16_t src_port = 0;
   uint32_t cookie = 0;
   if (type == ProbeType::kSyn || type == ProbeType::kAck) {
-    src_port = static_cast<uint16_t>(cfg_.port_first + p.index % cfg_.port_count);
+    src_port = static_cast<uint16_t>(cfg_.port_first + p.index % cfg_.port_count);  // try 0; resends: Run()
     flow.src_port = src_port;
     flow.dst_port = dst_port;
     if (path) cookie = Cookie(cfg_.key, flow);
@@ -510,6 +510,14 @@ void Engine::Run() {
       if (f.tries > cfg_.max_retries) {
         Finalize(e, f.tries);
         continue;
+      }
+      // A TCP resend leaves from the next source port, first + (index + try) % count, with the
+      // cookie of that flow: a reply then says which try it answers (the scanner's per-host
+      // loss signal). The window's key has no source port, so a reply to any try retires it.
+      if (f.type == static_cast<uint8_t>(ProbeType::kSyn) || f.type == static_cast<uint8_t>(ProbeType::kAck)) {
+        f.src_port = static_cast<uint16_t>(cfg_.port_first + (f.src_port - cfg_.port_first + 1u) % cfg_.port_count);
+        const Flow flow{f.key.family, f.key.proto, f.src_port, f.key.dst_port, Src(cfg_, f.key.family), f.key.dst};
+        f.cookie = Cookie(cfg_.key, flow);
       }
       if (!Craft(n, f)) {
         Finalize(e, f.tries);
