@@ -487,6 +487,25 @@ void Capture::Stop() {
   Close();
 }
 
+// A pending socket error (ENETDOWN when the interface goes down or away) keeps POLLERR set
+// until it is read: unread, every poll() would return at once and the thread would spin a
+// core. Read it (SO_ERROR clears it), and empty the error queue, and count it.
+void Capture::TakeSocketError() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+  uint8_t buf[64];
+  for (int i = 0; i < 64; ++i) {
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (::recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+  }
+  Bump(counters_.socket_errors);
+  counters_.last_socket_errno.store(err, std::memory_order_relaxed);
+}
+
 void Capture::ReadStats() {
   tpacket_stats_v3 st{};
   socklen_t len = sizeof st;
@@ -504,7 +523,7 @@ void Capture::Run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     auto* block = reinterpret_cast<tpacket_block_desc*>(map_ + size_t{current} * config_.block_size);
     if ((__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) {
-      ::poll(fds, 2, static_cast<int>(config_.poll_ms));
+      if (::poll(fds, 2, static_cast<int>(config_.poll_ms)) > 0 && (fds[0].revents & POLLERR) != 0) TakeSocketError();
     } else {
       const uint32_t count = block->hdr.bh1.num_pkts;
       uint32_t offset = block->hdr.bh1.offset_to_first_pkt;

@@ -74,6 +74,8 @@ struct CaptureCounters {
   std::atomic<uint64_t> kernel_drops{0};  // PACKET_STATISTICS tp_drops, accumulated
   std::atomic<uint64_t> softnet_drops{0}; // /proc/net/softnet_stat drops since the capture started
   std::atomic<uint64_t> answered_full{0}; // AnsweredProbe notices skipped because the queue was full
+  std::atomic<uint64_t> socket_errors{0}; // errors the socket reported (ENETDOWN: the interface went down or away)
+  std::atomic<int> last_socket_errno{0};
 };
 
 class CaptureError : public std::runtime_error {
@@ -148,6 +150,7 @@ class Capture : public OwnedThread {
   void Close();
   void Run();
   void ReadStats();
+  void TakeSocketError();
 
   CaptureConfig config_;
   std::shared_ptr<RecordRing> replies_;

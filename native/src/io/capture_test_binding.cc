@@ -134,6 +134,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
     put("kernelDrops", c.kernel_drops);
     put("softnetDrops", c.softnet_drops);
     put("answeredFull", c.answered_full);
+    put("socketErrors", c.socket_errors);
     o.Set("ringOverflow", Napi::Number::New(env, static_cast<double>(ring_->overflow())));
     return o;
   }
