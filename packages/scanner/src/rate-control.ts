@@ -11,11 +11,16 @@
 //   the sender achieves the rate it was given, the rate ramps up, doubling
 //   until the first back-off (slow start), then +25% per interval. An
 //   interval without answers holds the rate: silent probes change nothing.
-// Loss on the path is recovered by the sender's resends (only unanswered
-// probes are resent). Backing off on loss per host, as nmap does, needs to
-// know which answers came to a resend; reply records do not carry the try
-// number yet (see the package README, "Rate control"), so it is not guessed
-// from the retry count, which silent addresses dominate.
+// - loss among the answering hosts, per host: a TCP reply's local port tells
+//   which try it answers (the engine sends try t from source port
+//   first + (index + t) mod count), so each answer is a first-try answer or
+//   one that needed a resend. A host whose answers (at least
+//   MIN_LOSS_ANSWERS of them) needed a resend more often than LOSS_THRESHOLD
+//   is losing probes or replies on its path, as nmap's per-host congestion
+//   control sees a drop: the rate backs off by a quarter (gentler than drops:
+//   the resends recover the answers). With no lossy host the ramp resumes.
+//   Only answers count, never probes without one, so silent addresses never
+//   read as loss.
 // The rate stays within [minRate, maxRate] (maxRate is a promise to the user).
 
 export interface RateSample {
@@ -25,13 +30,25 @@ export interface RateSample {
   answered: number;
   /** The rate the sender achieved during the interval (pps); ramping is pointless while it cannot reach the set rate. */
   achievedRate: number;
+  /**
+   * The highest share of answers that needed a resend among the hosts with at least
+   * MIN_LOSS_ANSWERS answers in the interval (0 when no host had that many, or for scans
+   * whose replies cannot tell the try, e.g. UDP).
+   */
+  lossShare?: number;
 }
 
-export type RateDecision = 'hold' | 'increase' | 'backoff-drops';
+/** Answers a host needs before its resend share is judged (at 2% loss, 11 or more of 100 happen about once in 10^5). */
+export const MIN_LOSS_ANSWERS = 100;
+/** A host loses probes when more than this share of its answers needed a resend (1% loss each way is about 2%). */
+export const LOSS_THRESHOLD = 0.1;
+
+export type RateDecision = 'hold' | 'increase' | 'backoff-drops' | 'backoff-loss';
 
 const SLOW_START_FACTOR = 2;
 const RAMP_FACTOR = 1.25;
 const DROP_FACTOR = 0.5;
+const LOSS_FACTOR = 0.75;
 
 export class RateController {
   readonly minRate: number;
@@ -67,13 +84,14 @@ export class RateController {
   update(s: RateSample): RateDecision {
     const before = this.#rate;
     let d: RateDecision = 'hold';
-    if (s.drops > 0) {
-      d = 'backoff-drops';
+    const loss = (s.lossShare ?? 0) > LOSS_THRESHOLD;
+    if (s.drops > 0 || loss) {
+      d = s.drops > 0 ? 'backoff-drops' : 'backoff-loss';
       this.#limitSeen = before;
       this.#slowStart = false;
       this.#backoffs++;
       const base = Number.isFinite(before) ? before : Math.max(s.achievedRate, this.minRate);
-      this.#rate = clamp(base * DROP_FACTOR, this.minRate, this.maxRate);
+      this.#rate = clamp(base * (s.drops > 0 ? DROP_FACTOR : LOSS_FACTOR), this.minRate, this.maxRate);
     } else if (s.answered > 0 && Number.isFinite(before) && s.achievedRate >= 0.8 * before) {
       this.#rate = clamp(before * (this.#slowStart ? SLOW_START_FACTOR : RAMP_FACTOR), this.minRate, this.maxRate);
       if (this.#rate !== before) d = 'increase';

@@ -428,9 +428,12 @@ class ScanRun implements EngineHost {
         backend: o.probeBackend,
         link: this.#link,
         rate: this.#rate!,
-        publishRateLimit: (currentRate, limit) => {
+        publishRateLimit: (currentRate, limit, reason, value) => {
           this.#flush();
-          this.#bus.publish(rateLimitTriggered(this.#scanId, Date.now(), currentRate, limit));
+          const ts = Date.now();
+          this.#bus.publish(rateLimitTriggered(this.#scanId, ts, currentRate, limit));
+          // RateLimitTriggered has no reason field: the metric right after it names the cause.
+          this.#bus.publish(metricRecorded(this.#scanId, ts, `rate.backoff.${reason}`, value, reason === 'drops' ? 'packets' : 'ratio'));
         },
       });
     } else this.#engine = createEngine(o);

@@ -9,7 +9,8 @@ import {
   classifyUdpReply,
 } from '../src/engines/record-classifier.js';
 import { icmpCeiling, IcmpRateLimitDetector, looksRateLimited } from '../src/icmp-ratelimit.js';
-import { RateController } from '../src/rate-control.js';
+import { LOSS_THRESHOLD, MIN_LOSS_ANSWERS, RateController } from '../src/rate-control.js';
+import { TryLoss, tryOfReply } from '../src/engines/try-loss.js';
 import { reasonName, STATE_CODE } from '../src/results.js';
 import { resolveTiming, TIMING_TEMPLATES, timingTemplate } from '../src/timing.js';
 import {
@@ -182,6 +183,38 @@ describe('rate control', () => {
     expect(rc.rate).toBe(10_000);
     for (let i = 0; i < 40; i++) rc.update({ drops: 1, answered: 10, achievedRate: rc.rate });
     expect(rc.rate).toBe(100);
+  });
+
+  it('backs off by a quarter when an answering host loses more than the threshold, and ramps back when it falls', () => {
+    const rc = new RateController(4000, 100, 10_000);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 4000, lossShare: LOSS_THRESHOLD })).toBe('increase');
+    expect(rc.rate).toBe(8000);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 8000, lossShare: 0.3 })).toBe('backoff-loss');
+    expect(rc.rate).toBe(6000);
+    expect(rc.limitSeen).toBe(8000);
+    expect(rc.backoffs).toBe(1);
+    // Drops win over loss (and halve).
+    expect(rc.update({ drops: 2, answered: 50, achievedRate: 6000, lossShare: 0.5 })).toBe('backoff-drops');
+    expect(rc.rate).toBe(3000);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 3000, lossShare: 0.02 })).toBe('increase');
+    expect(rc.rate).toBe(3750);
+  });
+
+  it('tells the try of a TCP reply from its local port, and judges loss per answering host', () => {
+    // Try t of index i leaves from first + (i + t) mod count.
+    for (const [i, t] of [[0, 0], [5, 1], [4095, 2], [123_456_789, 3]]) expect(tryOfReply(61000 + ((i + t) % 4096), i, 61000, 4096)).toBe(t);
+    expect(tryOfReply(61000, 7, 61000, 1)).toBe(0);
+    const l = new TryLoss();
+    const half = MIN_LOSS_ANSWERS / 2;
+    for (let k = 0; k < MIN_LOSS_ANSWERS; k++) l.answer('10.0.0.1', 0);
+    for (let k = 0; k < half; k++) l.answer('10.0.0.2', k % 2);
+    // 10.0.0.2 has too few answers to judge; 10.0.0.1 lost nothing.
+    expect(l.take()).toBe(0);
+    for (let k = 0; k < half; k++) l.answer('10.0.0.2', (k % 2) * 2);
+    // Now enough answers, half of them to a resend; judged, then counted anew.
+    expect(l.take()).toBe(0.5);
+    expect(l.take()).toBe(0);
+    expect([l.firstTryAnswers, l.resentAnswers]).toEqual([MIN_LOSS_ANSWERS + half, half]);
   });
 });
 

@@ -82,6 +82,10 @@ describe('SYN scan on a fake probe engine', () => {
     }
     const m = Object.fromEntries(ofType(events, 'MetricRecorded').map((e) => [e.metric, e.value]));
     expect(m['probe.duplicates']).toBe(1);
+    // Which try each answer answered, from its local port: port 28 answers the resend on
+    // every host (5), the other 15 answered ports per host the first try.
+    expect(m['probe.resent_answers']).toBe(5);
+    expect(m['probe.first_try_answers']).toBe(75);
     expect(results.openPorts).toBe(10);
     expect(foldScanEvents(events)).toEqual(results);
     // The engine got what the scan asked for.
@@ -196,5 +200,53 @@ describe('SYN scan on a fake probe engine', () => {
     const limits = ofType(events, 'RateLimitTriggered');
     expect(limits.length).toBeGreaterThanOrEqual(1);
     expect(limits[0].currentRate).toBeLessThan(limits[0].limit);
+    // The cause, right after it.
+    const i = events.indexOf(limits[0]);
+    expect(events[i + 1]).toMatchObject({ type: 'MetricRecorded', metric: 'rate.backoff.drops', value: 7, unit: 'packets' });
+  });
+
+  function closedFound(events: ScanEvent[]): number {
+    return [...ofType(events, 'PortFound'), ...ofType(events, 'IPv6PortFound')].filter((e) => e.state === 'closed').length;
+  }
+
+  /** Every port closed; `resent(p)`: the probe's answer needed a resend (a lost first try). */
+  function lossyNet(resent: (p: FakeProbe) => boolean, silent: (p: FakeProbe) => boolean = () => false): FakeNetwork {
+    return { answer: (p) => (silent(p) ? [{ kind: 'none' }] : [{ kind: 'rst' }]), tries: (p) => (resent(p) ? 2 : 1), perTurn: 4, turnMs: 2 };
+  }
+
+  it('backs off on loss among the answering hosts, per host (RateLimitTriggered, then MetricRecorded rate.backoff.loss)', async () => {
+    // One host of five needs a resend for half its ports: 10% of all answers, but 50% of that host's.
+    const backend = fakeBackend(lossyNet((p) => p.address === '10.0.0.3' && p.port % 2 === 0));
+    const { events, results } = await run({ ...base(backend), ports: '1-600', maxRate: 8000, minRate: 1000 });
+    expect(results.outcome).toBe('completed');
+    expect(closedFound(events)).toBe(5 * 600);
+    const limits = ofType(events, 'RateLimitTriggered');
+    expect(limits.length).toBeGreaterThanOrEqual(1);
+    expect(limits[0].currentRate).toBeLessThan(limits[0].limit);
+    const i = events.indexOf(limits[0]);
+    const cause = events[i + 1];
+    expect(cause).toMatchObject({ type: 'MetricRecorded', metric: 'rate.backoff.loss', unit: 'ratio' });
+    expect(cause.type === 'MetricRecorded' && cause.value).toBeGreaterThan(0.1);
+    expect(ofType(events, 'MetricRecorded').some((e) => e.metric === 'rate.backoff.drops')).toBe(false);
+    const e = backend.engines[0];
+    for (const r of e.rates) expect(r).toBeLessThanOrEqual(8000);
+    // A back-off is a step down from the rate before it.
+    const down = e.rates.findIndex((r, k) => k > 0 && r < e.rates[k - 1]);
+    expect(down).toBeGreaterThan(0);
+  });
+
+  it('never backs off for silent addresses or for loss below the threshold', async () => {
+    // Four of five hosts silent (every probe of theirs ends with all retries unanswered),
+    // and the answering host needs a resend for 1 port in 50 (2%: 1% loss each way).
+    const backend = fakeBackend(lossyNet((p) => p.port % 50 === 0, (p) => p.address !== '10.0.0.1'));
+    const { events, results } = await run({ ...base(backend), ports: '1-600', maxRate: 8000, minRate: 1000 });
+    expect(results.outcome).toBe('completed');
+    expect(closedFound(events)).toBe(600);
+    expect(ofType(events, 'RateLimitTriggered')).toHaveLength(0);
+    const m = Object.fromEntries(ofType(events, 'MetricRecorded').map((e) => [e.metric, e.value]));
+    expect(m['probe.no_answer_retries']).toBeGreaterThan(0);
+    expect(m['probe.resent_answers']).toBe(12);
+    expect(m['probe.first_try_answers']).toBe(588);
+    expect(m['probe.backoffs']).toBe(0);
   });
 });

@@ -16,6 +16,7 @@ import { defaultUdpPayloads } from '../udp-payloads.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
 import type { ProbeBackend, ProbeEngineHandle, PreparedLink } from './probe-backend.js';
 import { RttEstimator } from './rtt-estimator.js';
+import { TryLoss, tryOfReply } from './try-loss.js';
 import {
   classifyNoAnswer,
   classifySynReply,
@@ -47,8 +48,12 @@ export interface ProbeScanSetup {
   readonly backend: ProbeBackend;
   readonly link: PreparedLink;
   readonly rate: RateController;
-  /** Publishes RateLimitTriggered (the scan owns the bus). */
-  readonly publishRateLimit: (currentRate: number, limit: number) => void;
+  /**
+   * Publishes RateLimitTriggered and, next to it, MetricRecorded `rate.backoff.<reason>`
+   * with what triggered it: kernel/ring drops (packets), or loss among the answering
+   * hosts (the worst host's share of answers that needed a resend). The scan owns the bus.
+   */
+  readonly publishRateLimit: (currentRate: number, limit: number, reason: 'drops' | 'loss', value: number) => void;
 }
 
 export class ProbeScanEngine implements ScanEngine {
@@ -79,6 +84,11 @@ export class ProbeScanEngine implements ScanEngine {
   #strays = 0;
   #answered = 0;
   #answeredAtDecision = 0;
+  /** Which try each TCP answer answered, per host: rate control's loss signal. */
+  readonly #loss = new TryLoss();
+  /** The current pass's source ports (a reply's local port gives its try back). */
+  #srcFirst = 0;
+  #srcCount = 1;
   #noAnswerRetries = 0;
   #base: ProbeEngineCounters | undefined;
   #total = { sent: 0, probes: 0, retries: 0, matched: 0, drops: 0 };
@@ -128,6 +138,9 @@ export class ProbeScanEngine implements ScanEngine {
       { metric: 'probe.matched', value: t.matched, unit: 'packets' },
       { metric: 'probe.passes', value: this.#passes, unit: 'passes' },
       { metric: 'probe.no_answer_retries', value: this.#noAnswerRetries, unit: 'packets' },
+      { metric: 'probe.first_try_answers', value: this.#loss.firstTryAnswers, unit: 'records' },
+      { metric: 'probe.resent_answers', value: this.#loss.resentAnswers, unit: 'records' },
+      { metric: 'probe.loss_share', value: round3(this.#loss.lastShare), unit: 'ratio' },
     ];
   }
 
@@ -171,11 +184,14 @@ export class ProbeScanEngine implements ScanEngine {
     const o = this.#o;
     const t = o.timing;
     const job = this.#host.job;
+    const sourcePorts = this.#setup.backend.chooseSourcePorts(o.sourcePortCount);
+    this.#srcFirst = sourcePorts.first;
+    this.#srcCount = sourcePorts.count;
     const options: ProbeEngineOptions = {
       mode: this.#udp ? 'udp' : 'tcp-syn',
       job: job.jobLayout(position),
       link: this.#setup.link.plan,
-      sourcePorts: this.#setup.backend.chooseSourcePorts(o.sourcePortCount),
+      sourcePorts,
       rate: this.#setup.rate.rate,
       maxRetries: t.maxRetries,
       initialRttMs: t.initialRttMs,
@@ -290,12 +306,21 @@ export class ProbeScanEngine implements ScanEngine {
     this.#finals++;
     if (this.#final.size > this.#pruneAt) this.#prune();
     const state = outcomeState(outcome);
-    if (state === OPEN || state === CLOSED) this.#answered++;
+    let address: string | undefined;
+    if (state === OPEN || state === CLOSED) {
+      this.#answered++;
+      if (!this.#udp) {
+        // Which try this answer answers (UDP's source port is its cookie, the same for every try).
+        address = bytesToIp(b, off + RecordOffset.addr, family);
+        const localPort = b[off + RecordOffset.localPort] | (b[off + RecordOffset.localPort + 1] << 8);
+        this.#loss.answer(address, tryOfReply(localPort, index, this.#srcFirst, this.#srcCount));
+      }
+    }
     if (host.isReported(position)) {
       host.skip(position);
       return;
     }
-    const address = bytesToIp(b, off + RecordOffset.addr, family);
+    address ??= bytesToIp(b, off + RecordOffset.addr, family);
     if (this.#udp) {
       const reason = outcomeReason(outcome);
       // The limiter's pace shows in capture times, not in when a batch was drained.
@@ -415,9 +440,12 @@ export class ProbeScanEngine implements ScanEngine {
     this.#answeredAtDecision = this.#answered;
     const rc = this.#setup.rate;
     const before = rc.rate;
-    const d = rc.update({ drops, answered, achievedRate: achieved });
+    const lossShare = this.#udp ? 0 : this.#loss.take();
+    const d = rc.update({ drops, answered, achievedRate: achieved, lossShare });
     if (rc.rate !== before) e.setRate(rc.rate);
-    if (d === 'backoff-drops') this.#setup.publishRateLimit(Math.round(rc.rate), Math.round(before === Infinity ? c.achievedRate : before));
+    const limit = Math.round(before === Infinity ? c.achievedRate : before);
+    if (d === 'backoff-drops') this.#setup.publishRateLimit(Math.round(rc.rate), limit, 'drops', drops);
+    else if (d === 'backoff-loss') this.#setup.publishRateLimit(Math.round(rc.rate), limit, 'loss', round3(lossShare));
   }
 
   #estimateBytes(): number {

@@ -199,9 +199,13 @@ export class FakeProbeEngine implements ProbeEngineHandle {
       else if (m.method === 'icmp-timestamp') (dport = 0), (proto = 1);
       else dport = m.port ?? (m.method === 'tcp-syn' ? 443 : 80);
     }
+    // As the engine: TCP try t leaves from first + (index + t) mod count, so a reply's local
+    // port says which try it answers; UDP's port is its cookie, one for every try (61000 here).
+    const sp = this.options.sourcePorts;
+    const localPort = (t: number) => (proto === 6 ? sp.first + ((b.index(i) + t) % sp.count) : 61000);
     if (!answered) {
       const r = this.outcomes.claim();
-      this.#head(r, RecordKind.NoAnswer, family, b, i, dport, proto);
+      this.#head(r, RecordKind.NoAnswer, family, b, i, dport, proto, localPort(sent - 1));
       r.view.setUint32(r.off + RecordOffset.count, sent, true);
       return;
     }
@@ -213,7 +217,7 @@ export class FakeProbeEngine implements ProbeEngineHandle {
       const o = r.off;
       const kind =
         a.kind === 'syn-ack' || a.kind === 'rst' ? RecordKind.TcpReply : a.kind === 'udp' ? RecordKind.UdpReply : a.kind === 'icmp' ? RecordKind.IcmpError : RecordKind.IcmpReply;
-      this.#head(r, kind, family, b, i, dport, proto);
+      this.#head(r, kind, family, b, i, dport, proto, localPort(tries - 1));
       r.bytes[o + RecordOffset.ttl] = this.#net.ttl ?? 64;
       if (a.kind === 'syn-ack') r.bytes[o + RecordOffset.tcpFlags] = 0x12;
       else if (a.kind === 'rst') r.bytes[o + RecordOffset.tcpFlags] = 0x14;
@@ -229,13 +233,13 @@ export class FakeProbeEngine implements ProbeEngineHandle {
     }
   }
 
-  #head(r: { bytes: Uint8Array; view: DataView; off: number }, kind: number, family: 4 | 6, b: ProbeBatch, i: number, port: number, proto: number): void {
+  #head(r: { bytes: Uint8Array; view: DataView; off: number }, kind: number, family: 4 | 6, b: ProbeBatch, i: number, port: number, proto: number, localPort: number): void {
     const o = r.off;
     r.bytes[o + RecordOffset.version] = 1;
     r.bytes[o + RecordOffset.kind] = kind;
     r.bytes[o + RecordOffset.family] = family;
     r.view.setUint16(o + RecordOffset.port, port, true);
-    r.view.setUint16(o + RecordOffset.localPort, 61000, true);
+    r.view.setUint16(o + RecordOffset.localPort, localPort, true);
     r.view.setFloat64(o + RecordOffset.timeMs, Date.now(), true);
     r.bytes.set(b.records.subarray(b.addressOffset(i), b.addressOffset(i) + (family === 4 ? 4 : 16)), o + RecordOffset.addr);
     r.bytes[o + RecordOffset.proto] = proto;

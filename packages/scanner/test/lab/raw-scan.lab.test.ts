@@ -78,7 +78,7 @@ describe('raw scans of the standard lab', () => {
       expect(out.results.outcome).toBe('completed');
       expect(checkAgainstTruth(lab, out.found, hosts, ports, 'tcp')).toEqual([]);
       expect(out.results.openPorts).toBe(truth.openPorts('tcp').filter((p) => ports.includes(p.port) && hosts.includes(p.address)).length);
-      console.log(`[scanner raw lab] SYN, ${hosts.length} live addresses x ${ports.length} ports: ${out.results.durationMs} ms, sent ${out.metrics['probes.sent']}, retried ${out.metrics['probes.retried']}, duplicates ${out.metrics['probe.duplicates']}, drops ${out.metrics['probe.drops']}, final rate ${out.metrics['probe.rate']} pps`);
+      console.log(`[scanner raw lab] SYN, ${hosts.length} live addresses x ${ports.length} ports: ${out.results.durationMs} ms, sent ${out.metrics['probes.sent']}, retried ${out.metrics['probes.retried']}, duplicates ${out.metrics['probe.duplicates']}, drops ${out.metrics['probe.drops']}, resent answers ${out.metrics['probe.resent_answers']}, back-offs ${JSON.stringify(out.rateLimits)}, final rate ${out.metrics['probe.rate']} pps`);
 
       // Figures, the benchmark's setting: the routed IPv4 /24 (16 live hosts, the rest silent), no
       // discovery, T5 with one retry, next to nmap with the same settings in the same lab.
@@ -96,7 +96,7 @@ describe('raw scans of the standard lab', () => {
         nmapOpen = (n.stdout.match(/\/open\/tcp/g) ?? []).length;
       } else if (process.env.CI === 'true') throw new Error('nmap is required on CI (apt-get install -y nmap)');
       console.log(
-        `[scanner raw lab] SYN of ${range} x ${ports.length} ports, no discovery, T5, 1 retry: portflow ${fast.results.durationMs} ms (scan) / ${Math.round(fast.wallMs)} ms (process), ${fast.metrics['probes.sent']} packets, final rate ${fast.metrics['probe.rate']} pps, ${fast.found.length} open; ` +
+        `[scanner raw lab] SYN of ${range} x ${ports.length} ports, no discovery, T5, 1 retry: portflow ${fast.results.durationMs} ms (scan) / ${Math.round(fast.wallMs)} ms (process), ${fast.metrics['probes.sent']} packets, final rate ${fast.metrics['probe.rate']} pps, back-offs ${JSON.stringify(fast.rateLimits)}, ${fast.found.length} open; ` +
           `timeout 120 nmap -T5 --min-rate 20000 --max-retries 1 -Pn -sS: ${Math.round(nmapMs)} ms, ${nmapOpen} open`,
       );
     } finally {
@@ -170,7 +170,12 @@ describe('raw scans of the standard lab', () => {
       const ports = [...truth.lab.scanPorts.tcp];
       const out = await runRaw(lab, { options: { targets: hosts, ports: ports.join(','), type: 'syn', skipDiscovery: true, maxRetries: 4, report: { closed: true, filtered: true } } });
       expect(checkAgainstTruth(lab, out.found, hosts, ports, 'tcp')).toEqual([]);
-      console.log(`[scanner raw lab] SYN with 1% loss each way, ${hosts.length} x ${ports.length}: ${out.results.durationMs} ms, retried ${out.metrics['probes.retried']}`);
+      // Replies to resends are matched and read as such (each TCP try has its own source port).
+      expect(out.metrics['probe.resent_answers']).toBeGreaterThan(0);
+      console.log(
+        `[scanner raw lab] SYN with 1% loss each way, ${hosts.length} x ${ports.length}: ${out.results.durationMs} ms, retried ${out.metrics['probes.retried']}, ` +
+          `answers first try ${out.metrics['probe.first_try_answers']} / after a resend ${out.metrics['probe.resent_answers']}, back-offs ${JSON.stringify(out.rateLimits)}, final rate ${out.metrics['probe.rate']} pps`,
+      );
     } finally {
       await lab.down();
     }
