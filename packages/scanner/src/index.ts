@@ -43,7 +43,7 @@ export {
   type ShardOption,
   type Probe,
 } from './job.js';
-export { scan, scanStages, CONNECT_SCAN_STAGES, DISCOVERY_SCAN_STAGES, PING_SCAN_STAGES, type ScanHandle, type ScanHandleState, type ScanContext } from './scan.js';
+export { scan, scanStages, NO_DISCOVERY_SCAN_STAGES, CONNECT_SCAN_STAGES, DISCOVERY_SCAN_STAGES, PING_SCAN_STAGES, type ScanHandle, type ScanHandleState, type ScanContext } from './scan.js';
 export {
   resolveScanOptions,
   SCAN_TYPES,

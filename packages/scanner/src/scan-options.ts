@@ -127,12 +127,14 @@ export interface ResolvedScanOptions {
   readonly lookup: LookupFn | undefined;
   /** Raw scans: timing after the template and explicit options. */
   readonly timing: ResolvedTiming;
-  /** Port scans without discovery first (always for connect). */
+  /** Port scans without discovery first (nmap -Pn). */
   readonly skipDiscovery: boolean;
   readonly discovery: readonly DiscoveryProbeOption[];
   readonly interface: string | undefined;
   /** Raw scans: the backend (undefined for connect, and for a ping scan by TCP connects without raw privileges). */
   readonly probeBackend: ProbeBackend | undefined;
+  /** Host discovery by raw packets (any scan type, privileged); undefined: by TCP connects, or no discovery. */
+  readonly discoveryBackend: ProbeBackend | undefined;
   /** Source ports the probe engine spreads probes over. */
   readonly sourcePortCount: number;
 }
@@ -201,8 +203,12 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
   const ports = scanPorts(type, options.ports);
   const portSpec = type === 'ping' ? '' : (options.ports ?? defaultPortSpec(type));
   const raw = RAW_SCAN_TYPES.includes(type);
+  const skipDiscovery = bool('skipDiscovery', options.skipDiscovery);
+  if (type === 'ping' && skipDiscovery) throw new ScanOptionError('skipDiscovery', 'scan: a ping scan is host discovery; skipDiscovery would leave nothing to do');
   let probeBackend: ProbeBackend | undefined;
-  if (raw) {
+  // A connect scan's host discovery: raw packets when privileged, else TCP connects.
+  const connectDiscovery = type === 'connect' && !skipDiscovery;
+  if (raw || connectDiscovery) {
     if (options.probeBackend !== undefined && (options.probeBackend === null || typeof options.probeBackend.createProbeEngine !== 'function')) {
       throw new ScanOptionError('probeBackend', 'scan: probeBackend must be a ProbeBackend (internal; leave it out to use @portflow/native)');
     }
@@ -211,8 +217,9 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
       probeBackend.checkRawPrivilege();
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      // A ping scan without raw packets discovers by TCP connects instead, as nmap does unprivileged.
-      if (type === 'ping' && (code === 'EPERM' || code === 'EACCES' || code === 'ERR_SCAN_TYPE_UNAVAILABLE')) probeBackend = undefined;
+      // A ping scan (or a connect scan's discovery) without raw packets discovers by TCP
+      // connects instead, as nmap does unprivileged.
+      if ((type === 'ping' || type === 'connect') && (code === 'EPERM' || code === 'EACCES' || code === 'ERR_SCAN_TYPE_UNAVAILABLE')) probeBackend = undefined;
       else if (code === 'EPERM' || code === 'EACCES') throw new ScanPrivilegeError(type, { cause: err });
       else throw err;
     }
@@ -232,7 +239,8 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
   const initialTimeoutMs = int('initialTimeoutMs', options.initialTimeoutMs, Math.min(Math.max(1000, minTimeoutMs), maxTimeoutMs), minTimeoutMs, maxTimeoutMs);
   const maxRetries = int('maxRetries', options.maxRetries, 2, 0, 50);
   if (!raw) {
-    for (const k of ['timing', 'minRate', 'maxRate', 'interface', 'discovery', 'skipDiscovery'] as const) {
+    // A connect scan's raw discovery (when privileged) runs at the default template's pace.
+    for (const k of ['timing', 'minRate', 'maxRate', 'interface'] as const) {
       if (options[k] !== undefined) throw new ScanOptionError(k, `scan: ${k} applies to the raw scans (syn, udp, ping), not to a connect scan`);
     }
   }
@@ -244,8 +252,6 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
     minRate: options.minRate,
     maxRate: options.maxRate,
   });
-  const skipDiscovery = bool('skipDiscovery', options.skipDiscovery);
-  if (type === 'ping' && skipDiscovery) throw new ScanOptionError('skipDiscovery', 'scan: a ping scan is host discovery; skipDiscovery would leave nothing to do');
   const discovery = discoveryProbes(options.discovery);
   if (options.interface !== undefined && (typeof options.interface !== 'string' || !/^[^\s/:]{1,15}$/.test(options.interface))) {
     throw new ScanOptionError('interface', `scan: interface must be an interface name (1-15 characters), got ${JSON.stringify(options.interface)}`);
@@ -295,10 +301,11 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
     checkpointIntervalMs: int('checkpointIntervalMs', options.checkpointIntervalMs, 5000, 100, 5000),
     lookup: options.lookup,
     timing,
-    skipDiscovery: type === 'connect' ? true : skipDiscovery,
+    skipDiscovery,
     discovery,
     interface: options.interface,
-    probeBackend,
+    probeBackend: raw ? probeBackend : undefined,
+    discoveryBackend: skipDiscovery ? undefined : probeBackend,
     sourcePortCount: 4096,
   };
 }

@@ -32,7 +32,7 @@ import { createEngine } from './engines/index.js';
 import type { EngineCounters, EngineHost, ScanEngine } from './engines/engine.js';
 import { connectPing, CONNECT_PING_PORTS } from './engines/connect-ping.js';
 import { discoverHosts, type DiscoverySink } from './engines/discovery.js';
-import { prepareLink, type PreparedLink } from './engines/probe-backend.js';
+import { prepareLink, walkAddresses, type PreparedLink, type ProbeBackend } from './engines/probe-backend.js';
 import { ProbeScanEngine } from './engines/probe-scan.js';
 import { RateController } from './rate-control.js';
 import type { ResolvedTiming } from './timing.js';
@@ -43,9 +43,11 @@ import { ScanOptionError, ScanResumeError } from './scan-errors.js';
 import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.js';
 import { buildTargetSet, parseTargets, resolveTargets, type TargetSet } from './targets.js';
 
-/** The stages a connect scan runs (no host discovery: every target is scanned, as nmap -Pn). */
-export const CONNECT_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'PortScanning', 'Finalization'];
-/** A SYN or UDP scan with host discovery first. */
+/** A port scan without host discovery (skipDiscovery: every target is scanned, as nmap -Pn). */
+export const NO_DISCOVERY_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'PortScanning', 'Finalization'];
+/** @deprecated The name from before connect scans ran discovery too: NO_DISCOVERY_SCAN_STAGES. */
+export const CONNECT_SCAN_STAGES: readonly Stage[] = NO_DISCOVERY_SCAN_STAGES;
+/** A port scan (connect, SYN, UDP) with host discovery first. */
 export const DISCOVERY_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization'];
 /** A ping scan (host discovery only, nmap -sn). */
 export const PING_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'HostDiscovery', 'Finalization'];
@@ -53,7 +55,14 @@ export const PING_SCAN_STAGES: readonly Stage[] = ['TargetResolution', 'HostDisc
 /** The stages a scan of these options runs (ScanStarted.options.stages). */
 export function scanStages(o: Pick<ResolvedScanOptions, 'type' | 'skipDiscovery'>): readonly Stage[] {
   if (o.type === 'ping') return PING_SCAN_STAGES;
-  return o.skipDiscovery ? CONNECT_SCAN_STAGES : DISCOVERY_SCAN_STAGES;
+  return o.skipDiscovery ? NO_DISCOVERY_SCAN_STAGES : DISCOVERY_SCAN_STAGES;
+}
+
+/** Whether every target is a loopback address (127.0.0.0/8, ::1); only small sets are walked. */
+function allLoopback(targets: TargetSet): boolean {
+  if (targets.size === 0n || targets.size > 65_536n) return false;
+  for (const a of walkAddresses(targets)) if (!a.startsWith('127.') && a !== '::1') return false;
+  return true;
 }
 
 export type ScanHandleState = 'starting' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
@@ -121,6 +130,8 @@ class ScanRun implements EngineHost {
   readonly #model: ProgressModel;
   #rate: RateController | undefined;
   #link: PreparedLink | undefined;
+  /** A connect scan of literal loopback targets only (discovery by connects): decided once. */
+  #loopbackOnly: boolean | undefined;
   /** Host discovery: hosts with a final state, and those found up. */
   #discovered = 0;
   #live: string[] = [];
@@ -263,7 +274,7 @@ class ScanRun implements EngineHost {
       bus.publish(this.#model.toProgressUpdate(id, ts));
 
       let portTargets: TargetSet | undefined = resolution.targets;
-      if (o.probeBackend !== undefined && !this.control.cancelled) {
+      if ((o.probeBackend !== undefined || o.discoveryBackend !== undefined) && !this.control.cancelled) {
         const t = o.timing;
         this.#rate = new RateController(t.initialRate, t.minRate, t.maxRate);
       }
@@ -305,6 +316,11 @@ class ScanRun implements EngineHost {
     // A resume whose log holds the interrupted run's discovery takes its live hosts, so the
     // port scan's job (and its positions) is the same one.
     const prior = o.resumeFrom === undefined ? [] : o.resumeEvents.filter((e) => e.type === 'HostDiscovered');
+    // Nothing to discover: the port scan's job says so (ERR_JOB_EMPTY).
+    if (targets.size === 0n) {
+      await this.#stageProgressEnd('HostDiscovery', 0, 0);
+      return o.type === 'ping' ? undefined : targets;
+    }
     if (prior.length > 0) {
       for (const e of prior) if (e.type === 'HostDiscovered' && targets.has(e.ip)) this.#markUp(e.ip);
       this.#discovered = toSafe(targets.size);
@@ -324,9 +340,9 @@ class ScanRun implements EngineHost {
           this.#discoveryProgress(Date.now(), false);
         },
       };
-      const backend = o.probeBackend;
+      const backend = this.#discoveryBackend();
       if (backend === undefined) {
-        // No raw packets (ping scan, unprivileged): TCP connects to 80 and 443.
+        // No raw packets (unprivileged): TCP connects to 80 and 443.
         this.#discoveryProgress(Date.now(), true);
         await connectPing({ targets, timeoutMs: Math.round(t.initialRttMs), retries: Math.min(t.maxRetries, 1), concurrency: Math.max(1, Math.floor(o.concurrency / 2)), control: this.control, sink });
       } else {
@@ -363,6 +379,22 @@ class ScanRun implements EngineHost {
     await this.#stageProgressEnd('HostDiscovery', this.#discovered, toSafe(targets.size));
     if (this.#live.length === 0) return undefined;
     return buildTargetSet(parseTargets(this.#live, 'discovered hosts'));
+  }
+
+  /**
+   * Raw discovery's backend, or undefined for discovery by TCP connects. A connect scan
+   * whose targets are all loopback addresses given literally (the quick start) asks the
+   * kernel by connects even when privileged: it answers at once, where raw discovery would
+   * plan a link and linger for late replies.
+   */
+  #discoveryBackend(): ProbeBackend | undefined {
+    const o = this.options;
+    if (o.type !== 'connect' || o.discoveryBackend === undefined) return o.discoveryBackend;
+    if (this.#loopbackOnly === undefined) {
+      const literal = o.targetTokens.every((t) => t.kind !== 'hostname');
+      this.#loopbackOnly = literal && allLoopback(buildTargetSet(o.targetTokens, o.excludeTokens.filter((t) => t.kind !== 'hostname')));
+    }
+    return this.#loopbackOnly ? undefined : o.discoveryBackend;
   }
 
   #markUp(address: string): void {
@@ -517,6 +549,14 @@ class ScanRun implements EngineHost {
       options.discovery = CONNECT_PING_PORTS.map((port): JsonValue => ({ method: 'connect', port }));
       options.timing = o.timing.template.name;
       options.interface = o.interface ?? null;
+    } else {
+      // A connect scan: discovery by raw packets when privileged, else by TCP connects.
+      options.skipDiscovery = o.skipDiscovery;
+      options.discovery = o.skipDiscovery
+        ? null
+        : this.#discoveryBackend() !== undefined
+          ? o.discovery.map((d): JsonValue => (d.port === undefined ? { method: d.method } : { method: d.method, port: d.port }))
+          : CONNECT_PING_PORTS.map((port): JsonValue => ({ method: 'connect', port }));
     }
     let targetCount = 0;
     try {

@@ -12,6 +12,7 @@ import {
 import * as native from '@portflow/native';
 import { nativeProbeBackend } from '../src/engines/probe-backend.js';
 import { closedPorts, droppingPort, listen, ofType, recordingBus, type DroppingPort, type Listeners } from './helpers/loopback.js';
+import { fakeBackend } from './helpers/fake-probe.js';
 
 let open: Listeners;
 let closed: number[];
@@ -109,12 +110,21 @@ describe('a connect scan of loopback ports', () => {
     expect(started.type).toBe('ScanStarted');
     if (started.type !== 'ScanStarted') return;
     expect(started).toMatchObject({ scanType: 'connect', targetCount: 1, portCount: all.length, targets: ['127.0.0.1'], ports: all.join(',') });
-    expect(started.options.stages).toEqual(['TargetResolution', 'PortScanning', 'Finalization']);
+    // Host discovery first (a loopback target: by TCP connects, which the kernel answers at once).
+    expect(started.options.stages).toEqual(['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization']);
+    expect(started.options).toMatchObject({ skipDiscovery: false, discovery: [{ method: 'connect', port: 80 }, { method: 'connect', port: 443 }] });
     expect(ofType(events, 'StageChanged').map((e) => [e.oldStage, e.newStage])).toEqual([
       [undefined, 'TargetResolution'],
-      ['TargetResolution', 'PortScanning'],
+      ['TargetResolution', 'HostDiscovery'],
+      ['HostDiscovery', 'PortScanning'],
       ['PortScanning', 'Finalization'],
     ]);
+    const discovered = ofType(events, 'HostDiscovered');
+    expect(discovered).toHaveLength(1);
+    expect(discovered[0]).toMatchObject({ ip: '127.0.0.1', method: 'connect' });
+    const discovery = events.findIndex((e) => e.type === 'StageChanged' && e.newStage === 'HostDiscovery');
+    const hostFound = events.indexOf(discovered[0]);
+    expect(hostFound > discovery && hostFound < events.findIndex((e) => e.type === 'StageChanged' && e.newStage === 'PortScanning')).toBe(true);
     const types = events.map((e) => e.type);
     const portScanning = events.findIndex((e) => e.type === 'StageChanged' && e.newStage === 'PortScanning');
     const finalization = events.findIndex((e) => e.type === 'StageChanged' && e.newStage === 'Finalization');
@@ -168,6 +178,43 @@ describe('a connect scan of loopback ports', () => {
     expect(h.ports.map((p) => [p.port, p.state])).toEqual(
       [...open.ports.map((p) => [p, 'open']), [dropping.port, 'filtered']].sort((a, b) => (a[0] as number) - (b[0] as number)),
     );
+  });
+});
+
+describe('host discovery before a connect scan', () => {
+  it('port-scans only the hosts discovery found up (raw discovery when privileged), in the stage order', async () => {
+    // Two loopback targets, one named (so discovery is raw, through the fake engine) and found
+    // down by it: only 127.0.0.1 is port-scanned.
+    const backend = fakeBackend({ answer: (p) => (p.mode === 'discovery' && p.address === '127.0.0.1' && p.port === 1 ? [{ kind: 'echo-reply' }] : [{ kind: 'none' }]), ttl: 64 });
+    const { bus, events } = recordingBus();
+    const ports = [open.ports[0], closed[0]].join(',');
+    const r = await scan(
+      { targets: ['127.0.0.1', 'down.test'], ports, probeBackend: backend, report: { closed: true }, lookup: async () => [{ address: '127.0.0.2', family: 4 }] },
+      { bus },
+    ).results;
+    expect(r.outcome).toBe('completed');
+    const started = events[0];
+    expect(started.type === 'ScanStarted' && started.options.stages).toEqual(['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization']);
+    expect(started.type === 'ScanStarted' && started.options.discovery).toEqual([{ method: 'icmp-echo' }, { method: 'icmp-timestamp' }, { method: 'tcp-syn', port: 443 }, { method: 'tcp-ack', port: 80 }]);
+    expect(ofType(events, 'StageChanged').map((e) => e.newStage)).toEqual(['TargetResolution', 'HostDiscovery', 'PortScanning', 'Finalization']);
+    expect(ofType(events, 'HostDiscovered').map((e) => [e.ip, e.method])).toEqual([['127.0.0.1', 'icmp-echo']]);
+    expect(backend.engines.map((e) => e.options.mode)).toEqual(['discovery']);
+    const found = ofType(events, 'PortFound');
+    expect(found.map((e) => [e.target, e.port, e.state])).toEqual(expect.arrayContaining([['127.0.0.1', open.ports[0], 'open'], ['127.0.0.1', closed[0], 'closed']]));
+    expect(found).toHaveLength(2);
+    expect(r.hostsUp).toBe(1);
+    expect(r.portsScanned).toBe(2);
+    expect(foldScanEvents(events)).toEqual(r);
+  });
+
+  it('skipDiscovery scans every target (nmap -Pn): no HostDiscovery stage', async () => {
+    const { bus, events } = recordingBus();
+    const r = await scan({ targets: '127.0.0.1', ports: String(open.ports[0]), skipDiscovery: true }, { bus }).results;
+    expect(r.openPorts).toBe(1);
+    expect(ofType(events, 'StageChanged').map((e) => e.newStage)).toEqual(['TargetResolution', 'PortScanning', 'Finalization']);
+    expect(ofType(events, 'HostDiscovered')).toHaveLength(0);
+    const started = events[0];
+    expect(started.type === 'ScanStarted' && started.options).toMatchObject({ skipDiscovery: true, discovery: null });
   });
 });
 
