@@ -52,6 +52,8 @@ describe('ProbeEngine options', () => {
       [{ job: { ...job, position: -1 } }, 'job.position'],
       [{ job: { ...job, segments: [1, 2] as never } }, 'job'],
       [{ link: { ...options().link, layer: 'wifi' as never } }, 'link.layer'],
+      [{ link: { ...options().link, mtu: 65537 } }, 'link.mtu'],
+      [{ link: { ...options().link, mtu: 67 } }, 'link.mtu'],
       [{ link: { ...options().link, srcV4: '::1' } }, 'link.srcV4'],
       [{ link: { ...options().link, srcV4: null } }, 'link'],
       [{ link: { ...options().link, layer: 'ethernet', srcMac: 'nope' } }, 'link.srcMac'],

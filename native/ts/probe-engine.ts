@@ -75,7 +75,8 @@ function normaliseLink(link: LinkPlan) {
   if (link.layer !== 'ethernet' && link.layer !== 'ip') fail('link.layer', `"${String(link.layer)}" must be 'ethernet' or 'ip'`);
   const ethernet = link.layer === 'ethernet';
   if (!isInt(link.ifindex, ethernet ? 1 : 0, 2 ** 31 - 1)) fail('link.ifindex', `${String(link.ifindex)} is not an interface index`);
-  if (!isInt(link.mtu, 68, 65535)) fail('link.mtu', `${String(link.mtu)} must be an integer from 68 to 65535`);
+  // Up to 65,536: loopback's MTU as planLink reports it (probes are far smaller; the MSS is capped at 65,535).
+  if (!isInt(link.mtu, 68, 65536)) fail('link.mtu', `${String(link.mtu)} must be an integer from 68 to 65536`);
   const srcMac = ethernet ? mac('link.srcMac', link.srcMac) : undefined;
   const srcV4 = link.srcV4 == null ? undefined : addr('link.srcV4', link.srcV4, 4);
   const srcV6 = link.srcV6 == null ? undefined : addr('link.srcV6', link.srcV6, 6);

@@ -22,7 +22,7 @@ const job: JobLayout = {
 };
 const options = (over: Partial<ProbeEngineOptions> = {}): ProbeEngineOptions => ({
   mode: 'tcp-syn', job,
-  link: { interface: 'lo', ifindex: 1, layer: 'ip', srcMac: null, srcV4: '127.0.0.1', srcV6: null, routes: [], neighbors: [], mtu: 65535 },
+  link: { interface: 'lo', ifindex: 1, layer: 'ip', srcMac: null, srcV4: '127.0.0.1', srcV6: null, routes: [], neighbors: [], mtu: 65536 },
   sourcePorts: { first: 61000, count: 100 }, rate: 1000, maxRetries: 1, initialRttMs: 100, minRttMs: 10, maxRttMs: 1000, window: 64,
   ...over,
 });

@@ -175,9 +175,7 @@ export async function prepareLink(
   if (ask.length > 0 && planned.layer === 'ethernet') {
     answers = await backend.resolveNeighbors(planned, ask, { timeoutMs: o.resolveTimeoutMs, retries: o.resolveRetries });
   }
-  const resolved = backend.applyNeighbors(planned, answers);
-  // Loopback's MTU is 65,536, one more than the probe engine accepts; probes are far smaller.
-  const plan = resolved.mtu > 65535 ? { ...resolved, mtu: 65535 } : resolved;
+  const plan = backend.applyNeighbors(planned, answers);
   const answered = new Set(answers.map((a) => a.address));
   for (const gw of planned.unresolved) {
     if (!answered.has(gw) && !known.has(gw) && !onLink.includes(gw)) o.warn(`next hop ${gw} did not answer ARP/NDP: targets routed through it get no probe and are reported without an answer`, 'NEXT_HOP_UNRESOLVED');
