@@ -63,6 +63,8 @@ describe('ProbeEngine options', () => {
       [{ mode: 'discovery', discovery: [{ method: 'arp' }] }, 'discovery[0].method'],  // the link is 'ip'
       [{ mode: 'discovery', discovery: [{ method: 'ping' as never }] }, 'discovery[0].method'],
       [{ mode: 'discovery', discovery: [{ method: 'tcp-syn', port: 0 }] }, 'discovery[0].port'],
+      [{ mode: 'discovery', discovery: [{ method: 'tcp-syn', port: 80 }, { method: 'tcp-ack', port: 80 }] }, 'discovery[1]'],
+      [{ mode: 'discovery', discovery: [{ method: 'icmp-echo' }, { method: 'tcp-syn' }, { method: 'icmp-echo' }] }, 'discovery[2]'],
       [{ udpPayloads: new Map([[53, 'x' as never]]) }, 'udpPayloads'],
     ];
     for (const [over, option] of cases) {

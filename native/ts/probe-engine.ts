@@ -100,12 +100,20 @@ function normaliseLink(link: LinkPlan) {
 function normaliseDiscovery(list: DiscoveryProbe[] | undefined, layer: string) {
   if (list === undefined) return [];
   if (!Array.isArray(list)) fail('discovery', 'expected an array of { method, port? }');
+  // The engine's window holds one in-flight probe per flow (target, protocol, port): two
+  // methods that send the same flow to a host (tcp-syn and tcp-ack to one port, a method
+  // twice) would retire each other's probes on one answer.
+  const flows = new Map<string, number>();
   return list.map((d, i) => {
     const m = d?.method as string;
     if ((m === 'arp' || m === 'ndp') && layer !== 'ethernet') fail(`discovery[${i}].method`, `'${m}' needs an Ethernet link (link.layer 'ethernet'); this link is '${layer}'`);
     if (!(m in METHODS)) fail(`discovery[${i}].method`, `"${String(m)}" must be one of ${Object.keys(METHODS).join(', ')}`);
     const port = d.port ?? (m === 'tcp-syn' ? 443 : m === 'tcp-ack' ? 80 : 0);
     if (!isInt(port, 0, 65535) || ((m === 'tcp-syn' || m === 'tcp-ack') && port === 0)) fail(`discovery[${i}].port`, `${String(d.port)} must be 1..65535`);
+    const flow = m === 'tcp-syn' || m === 'tcp-ack' ? `tcp port ${port}` : m;
+    const first = flows.get(flow);
+    if (first !== undefined) fail(`discovery[${i}]`, `probes the same flow (${flow}) as discovery[${first}]; give each TCP method its own port and each method once`);
+    flows.set(flow, i);
     return { method: METHODS[m as keyof typeof METHODS], port };
   });
 }
