@@ -46,7 +46,7 @@ function probe(address: string, port: number, timeoutMs: number): Promise<number
 /** Discovers `targets` by TCP connects; resolves when every host is final or the scan is cancelled. */
 export async function connectPing(r: ConnectPingRun): Promise<void> {
   if (r.targets.size > BigInt(MAX_CONNECT_PING_TARGETS)) {
-    throw new RangeError(`connect ping: ${r.targets.size} targets is more than ${MAX_CONNECT_PING_TARGETS}; scan smaller ranges or run as root for raw discovery`);
+    throw new RangeError(`connect ping: ${r.targets.size} targets is more than ${MAX_CONNECT_PING_TARGETS}; scan smaller ranges, run as root for raw discovery, or skip discovery (skipDiscovery: true, nmap -Pn)`);
   }
   const it = walkAddresses(r.targets, MAX_CONNECT_PING_TARGETS);
   const worker = async () => {
