@@ -8,6 +8,8 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "io/neighbors.h"
@@ -265,42 +267,83 @@ Napi::Value LinkSnapshot(const Napi::CallbackInfo& info) {
 
 // resolveNeighbors({ ifindex, srcMac, srcV4?, srcV6?, addresses, timeoutMs, retries, rate })
 //   -> Promise<Array<[index, mac, latencyMs]>> (answered addresses only) with .sent / .received.
-class NeighborWorker : public Napi::AsyncWorker {
+// On its own thread, not the libuv pool: a resolution may wait minutes (timeoutMs x rounds),
+// and a worker's environment waits for its pool work before it runs any cleanup hook, so a
+// terminated worker would hang that long. This thread is cancelled by a cleanup hook
+// (registered after its TSFN, so it runs first) and joined within ~50 ms.
+class NeighborJob {
  public:
-  NeighborWorker(Napi::Env env, NeighborRequest req)
-      : Napi::AsyncWorker(env, "portflow.resolveNeighbors"), deferred_(env), req_(std::move(req)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  static Napi::Promise Start(Napi::Env env, NeighborRequest req) {
+    auto* job = new NeighborJob(env, std::move(req));
+    Napi::Promise p = job->deferred_.Promise();
+    // The TSFN owns the job from here: its finalizer deletes it (after the result was
+    // delivered, or at the environment's teardown).
+    job->tsfn_ = Tsfn::New(env, Napi::Function(), "portflow.resolveNeighbors", 0, 1, job, [](Napi::Env, void*, NeighborJob* j) { delete j; });
+    napi_add_env_cleanup_hook(env, &NeighborJob::Cancel, job);
+    job->hook_ = true;
+    try {
+      job->thread_ = std::thread([job] {
+        job->error_ = ResolveNeighbors(job->req_, &job->answers_, &job->stats_);
+        job->tsfn_.BlockingCall(job);  // queue size 0: never blocks; napi_closing at teardown
+      });
+    } catch (const std::system_error& e) {
+      job->error_ = std::string("cannot start a thread: ") + e.what();
+      job->Deliver(env);
+    }
+    return p;
+  }
 
- protected:
-  void Execute() override { error_ = ResolveNeighbors(req_, &answers_, &stats_); }
+ private:
+  static void CallJs(Napi::Env env, Napi::Function, NeighborJob* job, NeighborJob*) {
+    if (env == nullptr || job == nullptr) return;  // torn down: the hook joined the thread
+    job->Deliver(env);
+  }
+  using Tsfn = Napi::TypedThreadSafeFunction<NeighborJob, NeighborJob, &NeighborJob::CallJs>;
 
-  void OnOK() override {
-    Napi::Env env = Env();
+  NeighborJob(Napi::Env env, NeighborRequest req) : env_(env), deferred_(Napi::Promise::Deferred::New(env)), req_(std::move(req)) {
+    req_.cancel = &cancel_;
+  }
+
+  static void Cancel(void* arg) {
+    auto* job = static_cast<NeighborJob*>(arg);
+    job->hook_ = false;
+    job->cancel_.store(true, std::memory_order_relaxed);
+    if (job->thread_.joinable()) job->thread_.join();
+  }
+
+  // JS thread: join, settle the promise, let the TSFN go (its finalizer deletes this).
+  void Deliver(Napi::Env env) {
+    if (thread_.joinable()) thread_.join();
+    if (hook_) napi_remove_env_cleanup_hook(env_, &NeighborJob::Cancel, this);
+    hook_ = false;
     if (!error_.empty()) {
       const bool perm = stats_.errnum == EPERM || stats_.errnum == EACCES;
       Napi::Error e = Napi::Error::New(env, perm ? std::string(kRawPrivilegeMessage) : "neighbour resolution failed: " + error_);
       e.Set("code", Napi::String::New(env, perm ? "EPERM" : "ERR_LINK_SYSTEM"));
       deferred_.Reject(e.Value());
-      return;
+    } else {
+      Napi::Array out = Napi::Array::New(env, answers_.size());
+      for (size_t i = 0; i < answers_.size(); i++) {
+        Napi::Array a = Napi::Array::New(env, 3);
+        a.Set(0u, answers_[i].index);
+        a.Set(1u, MacValue(env, answers_[i].mac, 6));
+        a.Set(2u, answers_[i].latency_ms);
+        out.Set(i, a);
+      }
+      out.Set("sent", static_cast<double>(stats_.sent));
+      out.Set("received", static_cast<double>(stats_.received));
+      deferred_.Resolve(out);
     }
-    Napi::Array out = Napi::Array::New(env, answers_.size());
-    for (size_t i = 0; i < answers_.size(); i++) {
-      Napi::Array a = Napi::Array::New(env, 3);
-      a.Set(0u, answers_[i].index);
-      a.Set(1u, MacValue(env, answers_[i].mac, 6));
-      a.Set(2u, answers_[i].latency_ms);
-      out.Set(i, a);
-    }
-    out.Set("sent", static_cast<double>(stats_.sent));
-    out.Set("received", static_cast<double>(stats_.received));
-    deferred_.Resolve(out);
+    tsfn_.Release();
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
+  napi_env env_;
   Napi::Promise::Deferred deferred_;
   NeighborRequest req_;
+  Tsfn tsfn_;
+  std::thread thread_;
+  std::atomic<bool> cancel_{false};
+  bool hook_ = false;
   std::string error_;
   std::vector<NeighborAnswer> answers_;
   NeighborStats stats_;
@@ -350,10 +393,7 @@ Napi::Value ResolveNeighborsJs(const Napi::CallbackInfo& info) {
   req.timeout_ms = UintOption(env, o, "timeoutMs", 1, 600000);
   req.retries = UintOption(env, o, "retries", 0, 100);
   req.rate = UintOption(env, o, "rate", 1, 10000000);
-  auto* w = new NeighborWorker(env, std::move(req));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return NeighborJob::Start(env, std::move(req));
 }
 
 }  // namespace

@@ -190,10 +190,13 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
     }
   };
 
+  const auto cancelled = [&] { return req.cancel != nullptr && req.cancel->load(std::memory_order_relaxed); };
+  constexpr int64_t kCancelCheckNs = 50000000;  // waits are sliced so a cancel ends them soon
   auto wait_until = [&](int64_t deadline_ns) -> std::string {
     const int64_t now = NowNs();
     if (deadline_ns <= now) return read_replies();
-    const int64_t d = deadline_ns - now;
+    int64_t d = deadline_ns - now;
+    if (req.cancel != nullptr && d > kCancelCheckNs) d = kCancelCheckNs;
     timespec ts{static_cast<time_t>(d / 1000000000), static_cast<long>(d % 1000000000)};
     pollfd pfd{sock.fd(), POLLIN, 0};
     if (::ppoll(&pfd, 1, &ts, nullptr) < 0 && errno != EINTR) return Errno("ppoll", errno);
@@ -204,14 +207,14 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
   constexpr int64_t kBackpressureLimitNs = 1000000000;  // a send queue full for 1 s is an error
   std::vector<uint32_t> round;
   round.reserve(n);
-  for (uint32_t attempt = 0; attempt <= req.retries && answered_count < n; attempt++) {
+  for (uint32_t attempt = 0; attempt <= req.retries && answered_count < n && !cancelled(); attempt++) {
     round.clear();
     for (uint32_t i = 0; i < n; i++)
       if (!answered[i]) round.push_back(i);
     const int64_t start = NowNs();
     uint64_t sent_in_round = 0;
     int64_t blocked_since = 0;
-    for (size_t at = 0; at < round.size();) {
+    for (size_t at = 0; at < round.size() && !cancelled();) {
       // Token bucket: the requests due by now, at most 64 per burst.
       const int64_t now = NowNs();
       uint64_t due = static_cast<uint64_t>(static_cast<double>(now - start) / ns_per_request) + 1;
@@ -247,7 +250,7 @@ std::string Resolve(const NeighborRequest& req, std::vector<NeighborAnswer>* ans
       }
     }
     const int64_t deadline = NowNs() + static_cast<int64_t>(req.timeout_ms) * 1000000;
-    while (answered_count < n) {
+    while (answered_count < n && !cancelled()) {
       if (NowNs() >= deadline) break;
       if (std::string err = wait_until(deadline); !err.empty()) return err;
     }

@@ -4,6 +4,7 @@
 // NDP host discovery calls. Blocking and bounded; run it off the JS thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct NeighborRequest {
   uint32_t timeout_ms = 1000;  // wait after the last request of a round
   uint32_t retries = 2;        // rounds after the first for addresses still silent
   uint32_t rate = 10000;       // requests per second, at most
+  // Set from another thread (the environment's cleanup hook: a worker terminated, the
+  // process exiting) to end the resolution within ~50 ms; nullptr: never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct NeighborAnswer {
