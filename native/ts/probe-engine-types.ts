@@ -119,6 +119,8 @@ export interface ProbeEngineCounters {
   inFlight: number;
   /** Achieved send rate over the last second, packets/s. */
   achievedRate: number;
+  /** Positions made final without a probe (or without a further resend) because their host was skipped (`skipHosts`). */
+  skipped?: number;
 }
 
 export type ProbeEngineState = 'created' | 'running' | 'paused' | 'done' | 'stopped';
@@ -140,6 +142,12 @@ export interface ProbeEngineLike {
   resume(): void;
   /** Changes the pacing rate at once (rate control). */
   setRate(pps: number): void;
+  /**
+   * Hosts given up on (the scanner's host timeout): from the sender's next batch (~1 ms) on,
+   * no first try and no resend goes to them, and their positions become final without a
+   * record (the caller reports them). Also valid before start(). Counted in `skipped`.
+   */
+  skipHosts(addresses: readonly string[]): void;
   counters(): ProbeEngineCounters;
   /**
    * Resolves when every position up to `end` is final (answered or NoAnswer written) and

@@ -41,6 +41,7 @@ interface NativeEngine {
   pause(): void;
   resume(): void;
   setRate(pps: number): void;
+  skipHosts(addresses: string[]): void;
   counters(out: Float64Array): void;
   stop(): void;
   finished(): boolean;
@@ -48,7 +49,7 @@ interface NativeEngine {
 
 const MODES = { 'tcp-syn': 0, udp: 1, discovery: 2 } as const;
 const METHODS = { 'icmp-echo': 0, 'icmp-timestamp': 1, 'tcp-syn': 2, 'tcp-ack': 3, arp: 4, ndp: 5 } as const;
-const COUNTER_SLOTS = 18;
+const COUNTER_SLOTS = 19;
 
 const fail = (option: string, message: string): never => {
   throw new ProbeEngineError('ERR_PROBE_ENGINE_OPTION', `${option}: ${message}`, option);
@@ -251,6 +252,14 @@ export class ProbeEngine implements ProbeEngineLike {
     this.#native.setRate(pps);
   }
 
+  skipHosts(addresses: readonly string[]): void {
+    if (!Array.isArray(addresses)) fail('skipHosts', 'expects an array of IP addresses');
+    for (let i = 0; i < addresses.length; i++) {
+      if (typeof addresses[i] !== 'string' || isIP(addresses[i]) === 0) fail('skipHosts', `addresses[${i}] ${JSON.stringify(addresses[i])} is not an IPv4 or IPv6 address`);
+    }
+    if (addresses.length > 0) this.#native.skipHosts([...addresses]);
+  }
+
   counters(): ProbeEngineCounters & { sendErrors: number; noRoute: number; answeredQueueFull: number } {
     const c = this.#counters;
     this.#native.counters(c);
@@ -258,6 +267,7 @@ export class ProbeEngine implements ProbeEngineLike {
       sent: c[0], probes: c[1], retries: c[2], received: c[3], matched: c[4], duplicates: c[5], strays: c[6],
       ringOverflows: c[7], kernelDrops: c[8], softnetDrops: c[9], sendBackpressure: c[10], lowWater: c[11],
       highWater: c[12], inFlight: c[13], achievedRate: c[14], sendErrors: c[15], noRoute: c[16], answeredQueueFull: c[17],
+      skipped: c[18],
     };
   }
 

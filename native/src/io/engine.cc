@@ -190,6 +190,7 @@ EngineCounters Engine::counters() const {
   c.low_water = low_water_.load(std::memory_order_relaxed);
   c.high_water = high_water_.load(std::memory_order_relaxed);
   c.in_flight = in_flight_.load(std::memory_order_relaxed);
+  c.skipped = skipped_.load(std::memory_order_relaxed);
   c.achieved_rate = achieved_rate_.load(std::memory_order_relaxed);
   return c;
 }
@@ -206,6 +207,20 @@ void Engine::PublishWater() {
   low_water_.store(job_.low_water(), std::memory_order_relaxed);
   high_water_.store(job_.high_water(), std::memory_order_relaxed);
   in_flight_.store(window_.size(), std::memory_order_relaxed);
+}
+
+void Engine::SkipHosts(const std::vector<IpAddress>& hosts) {
+  std::lock_guard<std::mutex> lock(skip_mu_);
+  skip_pending_.insert(skip_pending_.end(), hosts.begin(), hosts.end());
+  skip_new_.store(true, std::memory_order_release);
+}
+
+void Engine::TakeSkips() {
+  if (!skip_new_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(skip_mu_);
+  for (const IpAddress& a : skip_pending_) skip_.Insert(a.family, a.bytes);
+  skip_pending_.clear();
+  skip_new_.store(false, std::memory_order_relaxed);
 }
 
 void Engine::DrainAnswered(uint64_t now_ns) {
@@ -337,6 +352,12 @@ bool Engine::Admit(const job::Probe& p, uint64_t position, int32_t* entry) {
       break;
   }
   k.dst_port = dst_port;
+  if (skip_.Contains(p.family, p.addr)) {
+    // A host the scanner gave up on: not probed; the scanner made this position final.
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+    job_.mark_done(position);
+    return false;
+  }
   const bool has_src = p.family == 6 ? cfg_.has_v6 : cfg_.has_v4;
   uint8_t mac[6] = {};
   // No next hop, no source address of the family, or no ICMPv6 timestamp: final at once.
@@ -471,6 +492,7 @@ void Engine::Run() {
     uint64_t now = MonotonicNs();
     batch_time_ms_ = WallClockMs();
     DrainAnswered(now);
+    TakeSkips();
     double rate;
     if (meter_.Sample(now, sent_.load(std::memory_order_relaxed), &rate)) achieved_rate_.store(rate, std::memory_order_relaxed);
     if (now - last_counters_ns_ >= 1000000000u) {
@@ -507,6 +529,12 @@ void Engine::Run() {
     int32_t e;
     while (n < allowed && (e = window_.PopExpired(now)) >= 0) {
       InFlight& f = window_.at(e);
+      if (skip_.Contains(f.key.family, f.key.dst)) {
+        skipped_.fetch_add(1, std::memory_order_relaxed);
+        job_.mark_done(f.position);
+        window_.Erase(e);
+        continue;
+      }
       if (f.tries > cfg_.max_retries) {
         Finalize(e, f.tries);
         continue;

@@ -18,6 +18,7 @@
 #include "common/owned_thread.h"
 #include "io/capture.h"
 #include "io/cookie.h"
+#include "io/host_set.h"
 #include "io/next_hop.h"
 #include "io/pacer.h"
 #include "io/sender.h"
@@ -86,7 +87,7 @@ class EngineStateError : public std::logic_error {
 
 struct EngineCounters {
   uint64_t sent, probes, retries, received, matched, duplicates, strays, ring_overflows, kernel_drops, softnet_drops,
-      send_backpressure, send_errors, no_route, answered_full, low_water, high_water, in_flight;
+      send_backpressure, send_errors, no_route, answered_full, low_water, high_water, in_flight, skipped;
   double achieved_rate;
 };
 
@@ -104,6 +105,10 @@ class Engine : public OwnedThread {
   void Pause() { paused_.store(true, std::memory_order_relaxed); }
   void Resume() { paused_.store(false, std::memory_order_relaxed); }
   void SetRate(double pps) { pacer_.SetRate(pps); }
+  // Hosts the scanner gave up on (its host timeout): from the sender's next batch on, no first
+  // try and no resend goes to them; their positions become final without a record (the
+  // scanner has made them final itself). Any thread; the sender takes them in between batches.
+  void SkipHosts(const std::vector<IpAddress>& hosts);
   void RequestStop() override { stop_.store(true, std::memory_order_relaxed); }
   // Joins the sender, stops and joins capture, closes the sockets. Idempotent.
   void Join() override;
@@ -129,6 +134,7 @@ class Engine : public OwnedThread {
   uint64_t RtoNs() const;
   static uint8_t TypeByte(ProbeType type, uint16_t dst_port);
   void PublishWater();
+  void TakeSkips();
 
   EngineConfig cfg_;
   std::shared_ptr<RecordRing> replies_, outcomes_;
@@ -163,6 +169,10 @@ class Engine : public OwnedThread {
   uint64_t pending_retries_ = 0;
   uint64_t last_counters_ns_ = 0;
   uint16_t ip_id_ = 1;
+  HostSet skip_;  // sender thread only
+  std::mutex skip_mu_;
+  std::vector<IpAddress> skip_pending_;  // under skip_mu_
+  std::atomic<bool> skip_new_{false};
   double batch_time_ms_ = 0;  // wall clock of the current loop, for records
   uint32_t send_clock_us_ = 0;  // SendClockMicros() of the current batch (TSval, echo payload)
 
@@ -171,7 +181,7 @@ class Engine : public OwnedThread {
   bool joined_ = false;
   std::atomic<bool> stop_{false}, paused_{false}, finished_{false}, started_{false};
   SendCounters send_counters_;
-  std::atomic<uint64_t> sent_{0}, probes_sent_{0}, retries_{0}, no_route_{0};
+  std::atomic<uint64_t> sent_{0}, probes_sent_{0}, retries_{0}, no_route_{0}, skipped_{0};
   std::atomic<uint64_t> low_water_{0}, high_water_{0}, in_flight_{0};
   std::atomic<double> achieved_rate_{0};
 };

@@ -1,5 +1,7 @@
 #include "io/probe_engine_binding.h"
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -149,6 +151,7 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     return DefineClass(env, "ProbeEngine",
                        {InstanceMethod<&ProbeEngineWrap::Start>("start"), InstanceMethod<&ProbeEngineWrap::Pause>("pause"),
                         InstanceMethod<&ProbeEngineWrap::Resume>("resume"), InstanceMethod<&ProbeEngineWrap::SetRate>("setRate"),
+                        InstanceMethod<&ProbeEngineWrap::SkipHosts>("skipHosts"),
                         InstanceMethod<&ProbeEngineWrap::Counters>("counters"), InstanceMethod<&ProbeEngineWrap::Stop>("stop"),
                         InstanceMethod<&ProbeEngineWrap::Finished>("finished")});
   }
@@ -267,6 +270,23 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
     if (engine_) engine_->SetRate(info[0].As<Napi::Number>().DoubleValue());
     return info.Env().Undefined();
   }
+  // skipHosts(addresses: string[]): the TS wrapper has checked them; a bad one is a TypeError.
+  Napi::Value SkipHosts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "skipHosts: expects an array of IP addresses");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<IpAddress> hosts(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      IpAddress& a = hosts[i];
+      const std::string text = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+      if (inet_pton(AF_INET, text.c_str(), a.bytes) == 1) a.family = 4;
+      else if (inet_pton(AF_INET6, text.c_str(), a.bytes) == 1) a.family = 6;
+      else throw Napi::TypeError::New(env, "skipHosts: addresses[" + std::to_string(i) + "] is not an IPv4 or IPv6 address");
+    }
+    if (engine_) engine_->SkipHosts(hosts);
+    return env.Undefined();
+  }
   Napi::Value Finished(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), engine_ ? engine_->finished() : false);
   }
@@ -274,12 +294,13 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     io::EngineCounters c = engine_ ? engine_->counters() : counters_at_stop_;
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-    if (out.ElementLength() < 18) throw Napi::RangeError::New(info.Env(), "counters: need 18 slots");
+    if (out.ElementLength() < 19) throw Napi::RangeError::New(info.Env(), "counters: need 19 slots");
     double* d = out.Data();
-    const double v[18] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
+    const double v[19] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
                           double(c.duplicates), double(c.strays), double(c.ring_overflows), double(c.kernel_drops),
                           double(c.softnet_drops), double(c.send_backpressure), double(c.low_water), double(c.high_water),
-                          double(c.in_flight), c.achieved_rate, double(c.send_errors), double(c.no_route), double(c.answered_full)};
+                          double(c.in_flight), c.achieved_rate, double(c.send_errors), double(c.no_route), double(c.answered_full),
+                          double(c.skipped)};
     std::memcpy(d, v, sizeof v);
     return info.Env().Undefined();
   }

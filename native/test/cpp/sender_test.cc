@@ -16,6 +16,7 @@
 #include "check.h"
 #include "common/bytes.h"
 #include "io/engine.h"
+#include "io/host_set.h"
 #include "io/next_hop.h"
 #include "io/pacer.h"
 #include "io/window.h"
@@ -265,6 +266,93 @@ TEST(engine_resends_only_unanswered_probes) {
   CHECK_EQ(k.high_water, 80u);
   CHECK_EQ(k.in_flight, 0u);
   CHECK(o.counters >= 1);
+}
+
+TEST(host_set_against_a_model) {
+  // Grows from 8 slots past thousands of v4 and v6 addresses; v4 a.b.c.d and the v6 address
+  // with the same first bytes are different hosts.
+  HostSet s(1);
+  std::set<std::vector<uint8_t>> model;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5000; ++i) {
+    uint8_t a[16] = {};
+    const uint8_t family = rng() % 3 == 0 ? 6 : 4;
+    StoreBe32(a, 0x0a000000 + rng() % 4096);
+    if (family == 6) a[15] = static_cast<uint8_t>(rng() % 4);
+    std::vector<uint8_t> key(a, a + (family == 6 ? 16 : 4));
+    key.insert(key.begin(), family);
+    const bool fresh = model.insert(key).second;
+    CHECK_EQ(s.Insert(family, a), fresh);
+    CHECK(s.Contains(family, a));
+  }
+  CHECK_EQ(s.size(), model.size());
+  for (uint32_t h = 0; h < 8192; ++h) {
+    for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
+      uint8_t a[16] = {};
+      StoreBe32(a, 0x0a000000 + h);
+      std::vector<uint8_t> key(a, a + (family == 6 ? 16 : 4));
+      key.insert(key.begin(), family);
+      CHECK_EQ(s.Contains(family, a), model.count(key) == 1);
+    }
+  }
+  HostSet empty;
+  uint8_t z[16] = {};
+  CHECK(!empty.Contains(4, z));
+}
+
+TEST(engine_skips_hosts_before_first_tries_and_resends) {
+  if (!HaveRawSockets()) return;
+  // Before start: no probe at all to 127.0.0.3 and 127.0.0.5, their positions final without records.
+  {
+    EngineConfig c = LoopbackConfig(8, 10);
+    c.max_retries = 0;
+    c.initial_rtt_ms = c.min_rtt_ms = c.max_rtt_ms = 50;
+    auto replies = std::make_shared<RecordRing>(1024), outcomes = std::make_shared<RecordRing>(1024);
+    std::atomic<bool> finished{false};
+    Engine e(c, replies, outcomes, [&] { finished = true; });
+    IpAddress h3, h5;
+    h3.family = h5.family = 4;
+    StoreBe32(h3.bytes, 0x7f000003);
+    StoreBe32(h5.bytes, 0x7f000005);
+    e.SkipHosts({h3, h5});
+    e.Start();
+    CHECK(WaitFor([&] { return finished.load(); }, 5000));
+    e.Join();
+    const EngineCounters k = e.counters();
+    Outcome o = Drain(*outcomes);
+    CHECK_EQ(k.probes, 60u);
+    CHECK_EQ(k.sent, 60u);
+    CHECK_EQ(k.skipped, 20u);
+    CHECK_EQ(o.no_answer, 60u);
+    CHECK_EQ(k.low_water, 80u);
+  }
+  // While running: every first try has left, then 127.0.0.2 is skipped: none of its 10
+  // probes is resent and none gets a NoAnswer; the other 70 get both retries.
+  {
+    EngineConfig c = LoopbackConfig(8, 10);
+    c.max_retries = 2;
+    c.initial_rtt_ms = c.min_rtt_ms = c.max_rtt_ms = 400;
+    auto replies = std::make_shared<RecordRing>(1024), outcomes = std::make_shared<RecordRing>(1024);
+    std::atomic<bool> finished{false};
+    Engine e(c, replies, outcomes, [&] { finished = true; });
+    e.Start();
+    CHECK(WaitFor([&] { return e.counters().probes == 80; }, 5000));
+    IpAddress h2;
+    h2.family = 4;
+    StoreBe32(h2.bytes, 0x7f000002);
+    e.SkipHosts({h2});
+    CHECK(WaitFor([&] { return finished.load(); }, 10000));
+    e.Join();
+    const EngineCounters k = e.counters();
+    Outcome o = Drain(*outcomes);
+    CHECK_EQ(k.probes, 80u);
+    CHECK_EQ(k.retries, 140u);
+    CHECK_EQ(k.sent, 220u);
+    CHECK_EQ(k.skipped, 10u);
+    CHECK_EQ(o.no_answer, 70u);
+    CHECK_EQ(k.low_water, 80u);
+    CHECK_EQ(k.in_flight, 0u);
+  }
 }
 
 TEST(engine_without_next_hop_reports_no_answer_with_zero_probes) {

@@ -144,4 +144,26 @@ describe.skipIf(!!skip)('ProbeEngine as root', () => {
     await engine.stop();
     expect(engine.state).toBe('done');
   });
+  it('skipHosts: a host named before start() gets no probe; its positions end without records (root)', async () => {
+    let noAnswer = 0;
+    const engine = new ProbeEngine({ ...options({ maxRetries: 0, initialRttMs: 20, minRttMs: 10, maxRttMs: 20, lingerMs: 0 }), capture: false,
+      onOutcomes: (b) => { for (let k = 0; k < b.count; k++) if (b.bytes[(b.start + k) * 64 + 1] === 5) noAnswer++; } });
+    for (const bad of [['127.0.0.300'], ['example.com'], [''], [7 as unknown as string]]) {
+      let err: unknown;
+      try {
+        engine.skipHosts(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(bad)).toBeInstanceOf(ProbeEngineError);
+      expect((err as ProbeEngineError).option).toBe('skipHosts');
+    }
+    engine.skipHosts(['127.0.0.2', '::1']);
+    engine.start();
+    await engine.done;
+    const c = engine.counters();
+    expect(noAnswer).toBe(10);
+    expect([c.probes, c.sent, c.skipped, c.lowWater, c.inFlight]).toEqual([10, 10, 10, 20, 0]);
+    await engine.stop();
+  });
 });
