@@ -225,6 +225,14 @@ export class ScanJob {
   get count(): number {
     return this.native.count;
   }
+  /** Addresses in the index space: index = portIndex × hostCount + hostIndex. */
+  get hostCount(): number {
+    return this.native.hostCount;
+  }
+  /** Ports in the index space (TCP ascending, then UDP ascending). */
+  get portCount(): number {
+    return this.native.portCount;
+  }
   /** Positions in this shard's sequence. */
   get length(): number {
     return this.native.length;

@@ -7,6 +7,9 @@ import type { IPv6PortFound, PortFound, PortState, Protocol, ScanEvent, ScanOutc
 import { parseIPv4, parseIPv6 } from './ip.js';
 
 /** Port states as small integers in the results' packed records. */
+/** The WarningIssued code of a host given up on (hostTimeoutMs); its target is the host. */
+export const HOST_TIMEOUT = 'HOST_TIMEOUT';
+
 export const STATE_CODE: { readonly [S in PortState]: number } = { open: 0, closed: 1, filtered: 2, unfiltered: 3, 'open-filtered': 4 };
 const STATE_NAMES: readonly PortState[] = ['open', 'closed', 'filtered', 'unfiltered', 'open-filtered'];
 
@@ -61,6 +64,12 @@ export interface HostResult {
   readonly address: string;
   /** "up" when host discovery found it or any port answered (open or closed); "unknown" when neither. */
   readonly status: 'up' | 'unknown';
+  /**
+   * True when the scan gave the host up (hostTimeoutMs; WarningIssued HOST_TIMEOUT): its
+   * ports are only those scanned before, the rest were not probed (nmap: "Skipping host …
+   * due to host timeout").
+   */
+  readonly timedOut: boolean;
   /** Ports per state, listed or not. */
   readonly counts: { readonly [S in PortState]: number };
   /** The most common non-open state and reason; undefined when every port is listed. */
@@ -97,6 +106,7 @@ interface HostAcc {
   packed: Uint32Array;
   n: number;
   answered: boolean;
+  timedOut: boolean;
   detection: Map<number, PortDetection> | undefined;
 }
 
@@ -127,7 +137,7 @@ export class ResultsBuilder {
   record(address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined): void {
     let h = this.#hosts.get(address);
     if (h === undefined) {
-      h = { address, ports: new Uint16Array(8), packed: new Uint32Array(8), n: 0, answered: false, detection: undefined };
+      h = { address, ports: new Uint16Array(8), packed: new Uint32Array(8), n: 0, answered: false, timedOut: false, detection: undefined };
       this.#hosts.set(address, h);
     }
     if (h.n === h.ports.length) {
@@ -150,13 +160,23 @@ export class ResultsBuilder {
     }
   }
 
-  /** A host that host discovery found up (listed even without port states, as nmap's "Host is up"). */
-  hostUp(address: string): void {
+  /** A host the scan gave up on (host timeout; listed even without port states). */
+  hostTimedOut(address: string): void {
+    this.#acc(address).timedOut = true;
+  }
+
+  #acc(address: string): HostAcc {
     let h = this.#hosts.get(address);
     if (h === undefined) {
-      h = { address, ports: new Uint16Array(8), packed: new Uint32Array(8), n: 0, answered: false, detection: undefined };
+      h = { address, ports: new Uint16Array(8), packed: new Uint32Array(8), n: 0, answered: false, timedOut: false, detection: undefined };
       this.#hosts.set(address, h);
     }
+    return h;
+  }
+
+  /** A host that host discovery found up (listed even without port states, as nmap's "Host is up"). */
+  hostUp(address: string): void {
+    const h = this.#acc(address);
     if (!h.answered) {
       h.answered = true;
       this.#hostsUp++;
@@ -262,6 +282,7 @@ function hostResult(h: HostAcc): HostResult {
   return {
     address: h.address,
     status: h.answered ? 'up' : 'unknown',
+    timedOut: h.timedOut,
     counts,
     defaultState: best < 0 ? undefined : { state: STATE_NAMES[best & 7], reason: reasonNames[best >>> 3], count: bestCount },
     ports,
@@ -298,6 +319,9 @@ export function foldScanEvents(events: Iterable<ScanEvent>, scanId?: string): Sc
         break;
       case 'HostDiscovered':
         b.hostUp(e.ip);
+        break;
+      case 'WarningIssued':
+        if (e.code === HOST_TIMEOUT && e.target !== undefined) b.hostTimedOut(e.target);
         break;
       case 'PortFound':
       case 'IPv6PortFound':

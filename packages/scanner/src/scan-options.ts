@@ -56,6 +56,12 @@ export interface ScanOptions {
   readonly minRate?: number;
   /** Never send more than this many packets per second (raw scans; rate control stays below). */
   readonly maxRate?: number;
+  /**
+   * Give up a host not finished this many ms after its first probe (nmap --host-timeout;
+   * syn and udp scans; default: never). Its remaining ports are not probed nor reported;
+   * one WarningIssued HOST_TIMEOUT names it and its host result has `timedOut: true`.
+   */
+  readonly hostTimeoutMs?: number;
   /** Port scans without host discovery first (nmap -Pn): every target is port-scanned. */
   readonly skipDiscovery?: boolean;
   /** Discovery probes for targets that are not on-link (default: DEFAULT_DISCOVERY). */
@@ -142,9 +148,18 @@ export interface ResolvedScanOptions {
 const KNOWN = new Set([
   'targets', 'exclude', 'ports', 'type', 'concurrency', 'initialTimeoutMs', 'minTimeoutMs', 'maxTimeoutMs', 'maxRetries',
   'report', 'seed', 'order', 'shard', 'resumeFrom', 'resumeEvents', 'signal', 'scanId', 'checkpointIntervalMs', 'lookup',
-  'timing', 'minRate', 'maxRate', 'skipDiscovery', 'discovery', 'interface', 'probeBackend',
+  'timing', 'minRate', 'maxRate', 'hostTimeoutMs', 'skipDiscovery', 'discovery', 'interface', 'probeBackend',
 ]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** hostTimeoutMs: whole ms, for the scans whose engine can give a host up (the probe engine's). */
+function hostTimeout(type: ScanType, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (type !== 'syn' && type !== 'udp') {
+    throw new ScanOptionError('hostTimeoutMs', `scan: hostTimeoutMs applies to syn and udp scans, not to a ${type} scan; leave it out or use type "syn"`);
+  }
+  return int('hostTimeoutMs', v, 0, 1, 7 * 86_400_000);
+}
 
 function int(name: string, v: unknown, def: number, min: number, max: number): number {
   if (v === undefined) return def;
@@ -251,6 +266,7 @@ export function resolveScanOptions(options: ScanOptions): ResolvedScanOptions {
     maxRetries: options.maxRetries === undefined ? undefined : maxRetries,
     minRate: options.minRate,
     maxRate: options.maxRate,
+    hostTimeoutMs: hostTimeout(type, options.hostTimeoutMs),
   });
   const discovery = discoveryProbes(options.discovery);
   if (options.interface !== undefined && (typeof options.interface !== 'string' || !/^[^\s/:]{1,15}$/.test(options.interface))) {

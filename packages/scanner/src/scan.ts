@@ -37,7 +37,7 @@ import { ProbeScanEngine } from './engines/probe-scan.js';
 import { RateController } from './rate-control.js';
 import type { ResolvedTiming } from './timing.js';
 import { ScanJob } from './job.js';
-import { reasonName, ResultsBuilder, STATE_CODE, type ScanResults } from './results.js';
+import { HOST_TIMEOUT, reasonName, ResultsBuilder, STATE_CODE, type ScanResults } from './results.js';
 import { ScanControl } from './scan-control.js';
 import { ScanOptionError, ScanResumeError } from './scan-errors.js';
 import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.js';
@@ -625,6 +625,8 @@ class ScanRun implements EngineHost {
   }
 
   warn(message: string, code: string, target?: string, port?: number): void {
+    // The results say what the events say (foldScanEvents reads the same warning).
+    if (code === HOST_TIMEOUT && target !== undefined) this.#results.hostTimedOut(target);
     this.#flush();
     this.#bus.publish(warningIssued(this.#scanId, Date.now(), message, target, port, code));
   }

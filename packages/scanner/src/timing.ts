@@ -25,6 +25,8 @@ export interface TimingTemplate {
   readonly maxRate: number;
   /** Probes in flight at most (the sender's window). */
   readonly window: number;
+  /** Give a host up this long after its first probe (--host-timeout); none of nmap's templates sets one, nor do these. */
+  readonly hostTimeoutMs?: number;
 }
 
 /**
@@ -71,6 +73,8 @@ export interface ResolvedTiming {
   readonly maxRate: number;
   readonly initialRate: number;
   readonly window: number;
+  /** A host not finished this long after its first probe is given up (undefined: never). */
+  readonly hostTimeoutMs: number | undefined;
 }
 
 export interface TimingOverrides {
@@ -80,6 +84,7 @@ export interface TimingOverrides {
   maxRetries?: number;
   minRate?: number;
   maxRate?: number;
+  hostTimeoutMs?: number;
 }
 
 function rate(name: string, v: unknown): number | undefined {
@@ -114,5 +119,6 @@ export function resolveTiming(template: TimingTemplate, o: TimingOverrides): Res
     maxRate: max,
     initialRate: initial,
     window: template.window,
+    hostTimeoutMs: o.hostTimeoutMs ?? template.hostTimeoutMs,
   };
 }

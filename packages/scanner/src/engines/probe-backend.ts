@@ -26,6 +26,8 @@ export interface ProbeEngineHandle {
   pause(): void;
   resume(): void;
   setRate(pps: number): void;
+  /** Hosts given up on (host timeout): no more probes to them; their positions final without records. */
+  skipHosts(addresses: readonly string[]): void;
   counters(): ProbeEngineCounters;
   readonly done: Promise<void>;
   stop(): Promise<void>;

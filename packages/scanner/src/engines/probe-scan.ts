@@ -14,6 +14,7 @@ import { ScanEngineError } from '../scan-errors.js';
 import type { ResolvedScanOptions } from '../scan-options.js';
 import { defaultUdpPayloads } from '../udp-payloads.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
+import { HostTimeouts } from './host-timeout.js';
 import type { ProbeBackend, ProbeEngineHandle, PreparedLink } from './probe-backend.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { TryLoss, tryOfReply } from './try-loss.js';
@@ -102,6 +103,11 @@ export class ProbeScanEngine implements ScanEngine {
   #lastSend = 0;
   #ticker: NodeJS.Timeout | undefined;
   #stopControl: (() => void) | undefined;
+  /** The host timeout's clocks (undefined: no hostTimeoutMs). */
+  #hostTimeouts: HostTimeouts | undefined;
+  /** Time spent paused, ms: host clocks stand still while the sender does. */
+  #pausedMs = 0;
+  #pausedAt = -1;
 
   constructor(options: ResolvedScanOptions, setup: ProbeScanSetup) {
     if (options.type !== 'syn' && options.type !== 'udp') throw new Error(`ProbeScanEngine: type ${options.type} is not a probe-engine scan`);
@@ -153,12 +159,19 @@ export class ProbeScanEngine implements ScanEngine {
     const start = job.lowWater;
     const expected = job.length - start;
     this.#stopControl = host.control.onChange((state) => {
+      if (state === 'paused' && this.#pausedAt < 0) this.#pausedAt = performance.now();
+      else if (state !== 'paused' && this.#pausedAt >= 0) {
+        this.#pausedMs += performance.now() - this.#pausedAt;
+        this.#pausedAt = -1;
+      }
       const e = this.#engine;
       if (e === undefined) return;
       if (state === 'paused') e.pause();
       else if (state === 'running') e.resume();
       else if (state === 'cancelled') void e.stop();
     });
+    const hostTimeoutMs = this.#o.timing.hostTimeoutMs;
+    if (hostTimeoutMs !== undefined) this.#hostTimeouts = new HostTimeouts(hostTimeoutMs, job);
     this.#ticker = setInterval(() => this.#tick(), TICK_MS);
     try {
       while (!host.control.cancelled && this.#finals < expected) {
@@ -206,6 +219,8 @@ export class ProbeScanEngine implements ScanEngine {
     const engine = this.#setup.backend.createProbeEngine(options, (b) => this.#onReplies(b), (b) => this.#onOutcomes(b));
     this.#engine = engine;
     this.#passes++;
+    // Hosts an earlier pass gave up on stay given up.
+    if (this.#hostTimeouts !== undefined && this.#hostTimeouts.timedOut.length > 0) engine.skipHosts(this.#hostTimeouts.timedOut);
     if (this.#host.control.paused) {
       engine.start();
       engine.pause();
@@ -304,6 +319,7 @@ export class ProbeScanEngine implements ScanEngine {
     this.#issueThrough(position);
     this.#final.add(position);
     this.#finals++;
+    this.#hostTimeouts?.final(index);
     if (this.#final.size > this.#pruneAt) this.#prune();
     const state = outcomeState(outcome);
     let address: string | undefined;
@@ -348,9 +364,69 @@ export class ProbeScanEngine implements ScanEngine {
     for (let i = 0; i < n; i++) this.#host.retryScheduled(address, this.#retryPort, this.#retryTries, this.#o.timing.maxRetries + 1, rtt);
   }
 
-  #issueThrough(position: number): void {
+  /**
+   * Hands the job's positions out through `position` (the engine has sent them). `sent`:
+   * false when they are handed out only to make a timed-out host's positions final (the
+   * other hosts among them were not probed yet: their clocks must not start).
+   */
+  #issueThrough(position: number, sent = true): void {
     const job = this.#host.job;
-    while (job.highWater <= position) job.nextBatch(this.#scratch, Math.min(this.#scratch.capacity, position + 1 - job.highWater));
+    if (job.highWater > position) return;
+    const ht = sent ? this.#hostTimeouts : undefined;
+    const now = ht === undefined ? 0 : this.#activeNow();
+    while (job.highWater <= position) {
+      const n = job.nextBatch(this.#scratch, Math.min(this.#scratch.capacity, position + 1 - job.highWater));
+      ht?.handedOut(this.#scratch, n, now);
+    }
+  }
+
+  /** The clock of host timeouts: monotonic time less the time spent paused, ms. */
+  #activeNow(): number {
+    return performance.now() - this.#pausedMs;
+  }
+
+  /**
+   * Hosts not finished hostTimeoutMs after their first probe: the sender skips them from its
+   * next batch on, one WarningIssued HOST_TIMEOUT names each (the scan marks the host timed
+   * out in its results) and its positions without a final state become final unreported, so
+   * lowWater, checkpoints and the scan move on.
+   */
+  #expireHosts(e: ProbeEngineHandle): void {
+    const ht = this.#hostTimeouts;
+    if (ht === undefined) return;
+    if (this.#pausedAt >= 0) return;
+    const expired = ht.expired(this.#activeNow());
+    if (expired.length === 0) return;
+    const host = this.#host;
+    const job = host.job;
+    const isFinal = (p: number): boolean => p < job.lowWater || this.#final.has(p);
+    const skip: string[] = [];
+    const found: { address: string; positions: number[]; total: number }[] = [];
+    for (const x of expired) {
+      const r = ht.remaining(x.hostIndex, isFinal);
+      if (r.positions.length === 0) continue; // finished in time after all (a shard's count was unknown)
+      skip.push(x.address);
+      found.push({ address: x.address, ...r });
+    }
+    if (skip.length === 0) return;
+    // First stop the sender, then report: nothing more goes to these hosts.
+    e.skipHosts(skip);
+    ht.timedOut.push(...skip);
+    for (const f of found) {
+      const n = f.positions.length;
+      host.warn(
+        `${f.address}: skipped due to host timeout: not finished ${ht.timeoutMs} ms after its first probe; ${n} of its ${f.total} ${this.#udp ? 'UDP' : 'TCP'} ports were left unscanned and are not reported (raise hostTimeoutMs to scan it fully)`,
+        'HOST_TIMEOUT',
+        f.address,
+      );
+      for (const p of f.positions) {
+        this.#issueThrough(p, false);
+        this.#final.add(p);
+        this.#finals++;
+        host.skip(p);
+      }
+    }
+    if (this.#final.size > this.#pruneAt) this.#prune();
   }
 
   /**
@@ -422,6 +498,7 @@ export class ProbeScanEngine implements ScanEngine {
     if (this.#total.sent > sentBefore) this.#lastSend = performance.now();
     // The engine's highWater: positions it has sent. Checkpoints say so too.
     if (c.highWater > 0) this.#issueThrough(Math.min(c.highWater, host.job.length) - 1);
+    this.#expireHosts(e);
     this.#publishCounters(c.inFlight);
     const t = this.#total;
     // Retries become RetryScheduled through the scan, which samples them (≤ 2/s) and counts

@@ -37,6 +37,11 @@ export interface FakeProbe {
 export interface FakeNetwork {
   /** The answers to `probe` (several: duplicates). */
   answer(probe: FakeProbe): FakeAnswer[];
+  /**
+   * True: the probe never gets an outcome while its host is not skipped: it stays in flight
+   * and is resent every turn (a host that never finishes), as if its timeout were endless.
+   */
+  stalls?(probe: FakeProbe): boolean;
   /** Tries the probe needs before an answer arrives (1 = first try; loss); default 1. */
   tries?(probe: FakeProbe): number;
   ttl?: number;
@@ -93,6 +98,17 @@ export class FakeProbeEngine implements ProbeEngineHandle {
   readonly rates: number[] = [];
   /** Probes sent while paused (must stay 0). */
   sentWhilePaused = 0;
+  /** skipHosts calls, in order. */
+  readonly skipCalls: string[][] = [];
+  /** Positions made final without a probe (first try or resend) because their host was skipped. */
+  skipped = 0;
+  /** Packets sent per address (first tries and resends). */
+  readonly sentTo = new Map<string, number>();
+  /** sentTo of each skipped address when skipHosts named it. */
+  readonly sentAtSkip = new Map<string, number>();
+  readonly #skip = new Set<string>();
+  /** Probes in flight for good (stalls), resent every turn until their host is skipped. */
+  #stalled: FakeProbe[] = [];
   #state: ProbeEngineState = 'created';
   readonly #net: FakeNetwork;
   readonly #job: NativeJob;
@@ -135,6 +151,13 @@ export class FakeProbeEngine implements ProbeEngineHandle {
   setRate(pps: number): void {
     this.rates.push(pps);
   }
+  skipHosts(addresses: readonly string[]): void {
+    this.skipCalls.push([...addresses]);
+    for (const a of addresses) {
+      this.#skip.add(a);
+      this.sentAtSkip.set(a, this.sentTo.get(a) ?? 0);
+    }
+  }
   counters(): ProbeEngineCounters {
     return { ...this.#c, achievedRate: this.options.rate };
   }
@@ -146,6 +169,19 @@ export class FakeProbeEngine implements ProbeEngineHandle {
 
   #turn(): void {
     if (this.#state !== 'running') return;
+    // As the native sender: resends of probes in flight first, none to skipped hosts.
+    const c0 = this.#c;
+    this.#stalled = this.#stalled.filter((p) => {
+      if (this.#skip.has(p.address)) {
+        this.skipped++;
+        return false;
+      }
+      c0.sent++;
+      c0.retries++;
+      this.#count(p.address);
+      return true;
+    });
+    c0.inFlight = this.#stalled.length;
     const job = this.#job;
     const left = this.#end - job.highWater;
     const n = left <= 0 ? 0 : job.nextBatch(this.#batch, Math.min(this.#net.perTurn ?? 64, left));
@@ -158,7 +194,7 @@ export class FakeProbeEngine implements ProbeEngineHandle {
     // The doorbell: each ring's consumer gets what was written this turn.
     this.replies.drain(this.#onReplies);
     this.outcomes.drain(this.#onOutcomes);
-    if (job.highWater >= this.#end) {
+    if (job.highWater >= this.#end && this.#stalled.length === 0) {
       this.#state = 'done';
       this.#resolve();
       return;
@@ -176,6 +212,17 @@ export class FakeProbeEngine implements ProbeEngineHandle {
     const mode = this.options.mode;
     const family = b.family(i);
     const p: FakeProbe = { address: b.address(i), family, port: b.port(i), proto: b.kindName(i), mode, position: b.position(i) };
+    if (this.#skip.has(p.address)) {
+      this.skipped++;
+      return;
+    }
+    if (this.#net.stalls?.(p)) {
+      this.#c.probes++;
+      this.#c.sent++;
+      this.#count(p.address);
+      this.#stalled.push(p);
+      return;
+    }
     const answers = this.#net.answer(p);
     const tries = Math.min(this.#net.tries?.(p) ?? 1, this.options.maxRetries + 1);
     const c = this.#c;
@@ -183,6 +230,7 @@ export class FakeProbeEngine implements ProbeEngineHandle {
     const answered = answers.some((a) => a.kind !== 'none') && (this.#net.tries?.(p) ?? 1) <= this.options.maxRetries + 1;
     const sent = answered ? tries : this.options.maxRetries + 1;
     c.sent += sent;
+    this.sentTo.set(p.address, (this.sentTo.get(p.address) ?? 0) + sent);
     c.retries += sent - 1;
     if (sent > 1) {
       const r = this.outcomes.claim();
@@ -231,6 +279,10 @@ export class FakeProbeEngine implements ProbeEngineHandle {
       // The send time echoed back (µs mod 2^32): 2 ms ago.
       r.view.setUint32(o + RecordOffset.echoedSend, Math.floor((Date.now() - 2) * 1000) % 2 ** 32, true);
     }
+  }
+
+  #count(address: string): void {
+    this.sentTo.set(address, (this.sentTo.get(address) ?? 0) + 1);
   }
 
   #head(r: { bytes: Uint8Array; view: DataView; off: number }, kind: number, family: 4 | 6, b: ProbeBatch, i: number, port: number, proto: number, localPort: number): void {
