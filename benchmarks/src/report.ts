@@ -6,6 +6,8 @@ export interface Results {
   machine: Machine;
   quick: boolean;
   suites: SuiteResult[];
+  /** 1-minute load average when the run started and ended: the figures of a loaded machine are not a baseline. */
+  load?: { start: number; end: number };
 }
 
 const fmt = (ns: number): string => (ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(ns < 10 ? 2 : 1)} ns`);
@@ -16,7 +18,9 @@ export function renderMarkdown(r: Results): string {
   out.push('# Benchmark results', '');
   out.push(`Measured ${r.date}${r.quick ? ' (quick mode)' : ''} with \`pnpm bench\`. Method: benchmarks/README.md.`, '');
   out.push('| machine | |', '|---|---|');
-  out.push(`| CPU | ${r.machine.cpu} |`, `| cores | ${r.machine.cores} |`, `| kernel | ${r.machine.kernel} |`, `| Node | ${r.machine.node} |`, '');
+  out.push(`| CPU | ${r.machine.cpu} |`, `| cores | ${r.machine.cores} |`, `| kernel | ${r.machine.kernel} |`, `| Node | ${r.machine.node} |`);
+  if (r.load) out.push(`| load average (1 min) at start / end | ${r.load.start.toFixed(2)} / ${r.load.end.toFixed(2)} |`);
+  out.push('');
   out.push('![ours against peers](results/chart.svg)', '');
   const goalLines: string[] = [];
   for (const s of r.suites) {

@@ -5,6 +5,7 @@
  * tolerances from the measured spread into benchmarks/baseline.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine, runSuite, type SuiteResult } from './collect.js';
 import { renderMarkdown, renderSvg, type Results } from './report.js';
@@ -22,12 +23,13 @@ function main(): void {
   const names = [...Object.keys(SUITES), 'latency'].filter((n) => !only || n === only);
   if (names.length === 0) throw new Error(`unknown suite ${only}; known: ${Object.keys(SUITES).join(', ')}, latency`);
   const t0 = Date.now();
+  const loadStart = loadavg()[0];
   const suites: SuiteResult[] = [];
   for (const n of names) {
     console.log(`suite ${n}`);
     suites.push(runSuite(n, { quick, processes, log: console.log }));
   }
-  const results: Results = { date: new Date().toISOString(), machine: machine(), quick, suites };
+  const results: Results = { date: new Date().toISOString(), machine: machine(), quick, suites, load: { start: loadStart, end: loadavg()[0] } };
   mkdirSync(`${root}/results`, { recursive: true });
   writeFileSync(`${root}/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${root}/RESULTS.md`, renderMarkdown(results));

@@ -7,6 +7,7 @@ const results: Results = {
   date: '2026-11-23T12:00:00.000Z',
   machine: { cpu: 'Test CPU', cores: 2, kernel: '6.18', node: 'v20.20.2', machineClass: 'Test CPU x2' },
   quick: false,
+  load: { start: 0.5, end: 4.25 },
   suites: [
     {
       suite: 'event-bus',
@@ -55,6 +56,7 @@ describe('report', () => {
   it('states machine, figures with spread, ratios and goals met or missed in plain words', () => {
     const md = renderMarkdown(results);
     expect(md).toContain('| CPU | Test CPU |');
+    expect(md).toContain('| load average (1 min) at start / end | 0.50 / 4.25 |');
     expect(md).toContain('node:events: **0.71×** (0.70–0.75)');
     expect(md).toContain('| publish.oneSub | ≤ 0.8× node:events | 0.71× | met |');
     expect(md).toContain('| stream.e2e | ≤ 340 ns per event | 400.0 ns | **missed** |');

@@ -145,7 +145,7 @@ export const scanSuite: Suite = {
               const [address, port] = s.split(' ');
               return { address, protocol: 'tcp' as const, port: Number(port), state: 'open' as const };
             }), { protocol: 'tcp', addresses: l.targets.live.filter((a) => !a.includes(':')) });
-            const text = cmp.agree ? `${who}: every open port, no false open` : `${who}: DISAGREES with the lab truth (${cmp.missedOpen.length} open ports missed, ${cmp.wrongState.length} wrong states)`;
+            const text = cmp.agree ? `${who}: every open port, no false open` : `${who}: DISAGREES with the lab truth (open ports missed: ${cmp.missedOpen.length}, wrong states: ${cmp.wrongState.length})`;
             if (!notes.includes(text)) notes.push(text);
           };
           const ours: AsyncOp = {
