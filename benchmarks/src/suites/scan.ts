@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveScanOptions, ScanTypeUnavailableError } from '@portflow/scanner';
 import { acquireLabLock, compareScan, labSkipReason, startLab, type Lab } from '@portflow/testnet';
 import type { AsyncOp } from '../harness.js';
-import { hasTool, nmapOpen, ScanChild, timed } from '../scan-runner.js';
+import { hasTool, namespaceSkipReason, nmapOpen, ScanChild, timed } from '../scan-runner.js';
 import { CaseUnavailable, type Suite } from '../suite.js';
 
 /**
@@ -217,6 +217,8 @@ export const scanSuite: Suite = {
       rounds: { full: 2, quick: 1 },
       make: async ({ quick }) => {
         if (!existsSync(SENDER_SCRIPT)) throw new CaseUnavailable('native/scripts/bench-send.mjs is not in this tree yet (the native sender\'s benchmark)');
+        const notRoot = namespaceSkipReason();
+        if (notRoot) throw new CaseUnavailable(notRoot);
         const rounds = quick ? 1 : 2;
         // Behind the lab lock too: a lab test's traffic on the other core would move packets/s more than anything here.
         const release = await labLock(120_000);
