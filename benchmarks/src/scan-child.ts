@@ -84,6 +84,11 @@ async function handle(req: Request): Promise<object> {
   run++;
   const bus = new EventBus();
   const finish = req.subscribers === 'none' ? undefined : subscribe(bus, req.subscribers);
+  // The scan's own figures (e.g. results.latency.p99: reply captured → PortFound delivered).
+  const metrics: Record<string, number> = {};
+  bus.subscribe(eventType('MetricRecorded'), (e) => {
+    if (e.type === 'MetricRecorded') metrics[e.metric] = e.value;
+  });
   const c0 = cpuNs();
   const t0 = process.hrtime.bigint();
   let h;
@@ -99,7 +104,7 @@ async function handle(req: Request): Promise<object> {
   const cpu = cpuNs() - c0;
   const open = r.hosts.flatMap((host) => host.ports.filter((p) => p.state === 'open').map((p) => [host.address, p.port] as [string, number]));
   rmSync(join(dir, `scan-${run}.jsonl`), { force: true });
-  return { wallNs, cpuNs: cpu, outcome: r.outcome, error: r.error, openPorts: r.openPorts, portsScanned: r.portsScanned, events: bus.lastSeq, open };
+  return { wallNs, cpuNs: cpu, outcome: r.outcome, error: r.error, openPorts: r.openPorts, portsScanned: r.portsScanned, events: bus.lastSeq, open, metrics };
 }
 
 const rl = createInterface({ input: process.stdin });

@@ -86,6 +86,8 @@ export interface ScanAnswer {
   portsScanned: number;
   events: number;
   open: [string, number][];
+  /** The last value of each MetricRecorded the scan published. */
+  metrics: Record<string, number>;
 }
 
 /** The scan child, inside `prefix` (e.g. `ip netns exec NS`) or in this namespace when prefix is empty. */

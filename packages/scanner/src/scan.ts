@@ -41,6 +41,7 @@ import { HOST_TIMEOUT, reasonName, ResultsBuilder, STATE_CODE, type ScanResults 
 import { ScanControl } from './scan-control.js';
 import { ScanOptionError, ScanResumeError } from './scan-errors.js';
 import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import { buildTargetSet, parseTargets, resolveTargets, type TargetSet } from './targets.js';
 
 /** A port scan without host discovery (skipDiscovery: every target is scanned, as nmap -Pn). */
@@ -152,6 +153,9 @@ class ScanRun implements EngineHost {
   readonly #eState = new Uint8Array(EVENT_BATCH);
   readonly #eReason = new Uint8Array(EVENT_BATCH);
   readonly #eTtl = new Int16Array(EVENT_BATCH);
+  /** Capture time (ms since the epoch) of each pending result's reply; NaN when none (a timeout). */
+  readonly #eSeen = new Float64Array(EVENT_BATCH);
+  readonly #latency = new LatencyHistogram();
   readonly #eUdp = new Uint8Array(EVENT_BATCH);
   #en = 0;
   readonly #dPos = new Float64Array(POSITION_BATCH);
@@ -597,7 +601,7 @@ class ScanRun implements EngineHost {
     else this.#scheduleFlush();
   }
 
-  report(position: number, address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined): void {
+  report(position: number, address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined, seenAtMs = NaN): void {
     const o = this.options;
     this.#results.record(address, port, udp, state, reason, ttl);
     if (this.#results.hostCount(address) === this.#portsPerHost) this.#hostsCompleted++;
@@ -609,6 +613,7 @@ class ScanRun implements EngineHost {
       this.#eReason[i] = reason;
       this.#eTtl[i] = ttl === undefined ? -1 : ttl;
       this.#eUdp[i] = udp ? 1 : 0;
+      this.#eSeen[i] = seenAtMs;
     }
     this.#dPos[this.#dn++] = position;
     if (this.#en === EVENT_BATCH || this.#dn === POSITION_BATCH) this.#flush();
@@ -663,6 +668,8 @@ class ScanRun implements EngineHost {
           : portFound(id, ts, a, this.#ePort[i], proto, STATES[this.#eState[i]], reason, ttl),
       );
       this.#eAddr[i] = '';
+      const seen = this.#eSeen[i];
+      if (seen === seen) this.#latency.add(ts - seen);
     }
     const job = this.#job;
     for (let i = 0; i < dn; i++) job.markDone(this.#dPos[i]);
@@ -750,6 +757,13 @@ class ScanRun implements EngineHost {
     bus.publish(metricRecorded(id, ts, 'probes.retried', c.retriesSent, 'probes'));
     bus.publish(metricRecorded(id, ts, 'retries.scheduled', this.#retries, 'probes'));
     if (this.#engine !== undefined) for (const m of this.#engine.metrics()) bus.publish(metricRecorded(id, ts, m.metric, m.value, m.unit));
+    const l = this.#latency;
+    if (l.count > 0) {
+      // Reply captured → its PortFound delivered (results from replies only, not timeouts).
+      bus.publish(metricRecorded(id, ts, 'results.latency.p50', Math.round(l.quantile(0.5) * 10) / 10, 'ms'));
+      bus.publish(metricRecorded(id, ts, 'results.latency.p99', Math.round(l.quantile(0.99) * 10) / 10, 'ms'));
+      bus.publish(metricRecorded(id, ts, 'results.latency.max', Math.round(l.maxMs * 10) / 10, 'ms'));
+    }
   }
 }
 

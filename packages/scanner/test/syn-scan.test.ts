@@ -86,6 +86,11 @@ describe('SYN scan on a fake probe engine', () => {
     // every host (5), the other 15 answered ports per host the first try.
     expect(m['probe.resent_answers']).toBe(5);
     expect(m['probe.first_try_answers']).toBe(75);
+    // Ring → subscriber latency of the results that came from replies (the fake engine stamps
+    // each reply record with the time it writes it).
+    expect(m['results.latency.p50']).toBeGreaterThanOrEqual(0);
+    expect(m['results.latency.p99']).toBeGreaterThanOrEqual(m['results.latency.p50']);
+    expect(m['results.latency.max']).toBeGreaterThanOrEqual(m['results.latency.p99']);
     expect(results.openPorts).toBe(10);
     expect(foldScanEvents(events)).toEqual(results);
     // The engine got what the scan asked for.

@@ -10,7 +10,7 @@
 // the retries, or an unreachable. Why native: on loopback a Node-socket engine spent 61%
 // in the kernel's connect/close and most of the rest in per-socket objects and callbacks;
 // it could not beat nmap -sT (packages/scanner/README.md, "Figures").
-import { ConnectEngine as NativeConnect, ConnectStatus as S, RecordFlag, RecordKind, RECORD_SIZE, bytesToIp, type RecordBatch } from '@portflow/native';
+import { ConnectEngine as NativeConnect, ConnectStatus as S, RecordFlag, RecordKind, RecordOffset, RECORD_SIZE, bytesToIp, type RecordBatch } from '@portflow/native';
 import { resumePlan } from '../checkpoint.js';
 import type { ProbeBatch } from '../job.js';
 import { reasonCode, STATE_CODE } from '../results.js';
@@ -168,7 +168,9 @@ export class ConnectEngine implements ScanEngine {
         }
         host.report(position, address, port, false, FILTERED, reasonCode(code.toLowerCase()), undefined);
       } else {
-        host.report(position, address, port, false, outcomeState(o), outcomeReason(o), undefined);
+        // A NoAnswer is a timeout, not an answer seen at its record's time.
+        const seen = kind === RecordKind.NoAnswer ? NaN : view.getFloat64(off + RecordOffset.timeMs, true);
+        host.report(position, address, port, false, outcomeState(o), outcomeReason(o), undefined, seen);
       }
       // A subscriber may pause or cancel from inside report(): stop here, at once.
       if (this.#done) return;

@@ -34,7 +34,8 @@ export interface EngineHost {
    * The final state of the probe at `position` (state: STATE_CODE; reason:
    * reasonCode()). Called once per position; the scan batches the events.
    */
-  report(position: number, address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined): void;
+  /** `seenAtMs`: when the reply behind this result was captured (record timeMs), for the ring→subscriber latency metric; omitted for timeouts. */
+  report(position: number, address: string, port: number, udp: boolean, state: number, reason: number, ttl: number | undefined, seenAtMs?: number): void;
   /** A resend was scheduled (the scan samples these into RetryScheduled events). */
   retryScheduled(address: string, port: number, attempt: number, maxAttempts: number, delayMs: number): void;
   warn(message: string, code: string, target?: string, port?: number): void;

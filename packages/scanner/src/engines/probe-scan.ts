@@ -350,7 +350,8 @@ export class ProbeScanEngine implements ScanEngine {
         return;
       }
     }
-    host.report(position, address, port, this.#udp, state, outcomeReason(outcome), ttl < 0 ? undefined : ttl);
+    // ttl < 0 marks an outcome record (a timeout): no reply, no capture time.
+    host.report(position, address, port, this.#udp, state, outcomeReason(outcome), ttl < 0 ? undefined : ttl, ttl < 0 ? NaN : readF64(b, off + RecordOffset.timeMs));
   }
 
   /** RetryScheduled samples for the retries counted since the last (the scan samples them to ≤ 2/s and counts each). */
