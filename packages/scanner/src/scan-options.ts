@@ -355,6 +355,9 @@ function discoveryProbes(v: unknown): readonly DiscoveryProbeOption[] {
   if (v === undefined) return DEFAULT_DISCOVERY;
   const methods = ['icmp-echo', 'icmp-timestamp', 'tcp-syn', 'tcp-ack'];
   if (!Array.isArray(v) || v.length === 0 || v.length > 16) throw new ScanOptionError('discovery', 'scan: discovery must be a non-empty array of { method, port? } (methods: icmp-echo, icmp-timestamp, tcp-syn, tcp-ack)');
+  // The probe engine holds one probe per flow: two methods sending the same flow (tcp-syn
+  // and tcp-ack to one port, a method twice) would retire each other on one answer.
+  const flows = new Map<string, number>();
   return v.map((d: unknown, i) => {
     const o = d as { method?: unknown; port?: unknown } | null;
     if (o === null || typeof o !== 'object' || !methods.includes(o.method as string)) {
@@ -364,6 +367,13 @@ function discoveryProbes(v: unknown): readonly DiscoveryProbeOption[] {
     if (o.port !== undefined && (!tcp || !Number.isInteger(o.port) || (o.port as number) < 1 || (o.port as number) > 65535)) {
       throw new ScanOptionError(`discovery[${i}].port`, `scan: discovery[${i}].port must be 1-65535 and only for tcp-syn / tcp-ack`);
     }
-    return { method: o.method as DiscoveryMethodOption, port: tcp ? ((o.port as number | undefined) ?? (o.method === 'tcp-syn' ? 443 : 80)) : undefined };
+    const port = tcp ? ((o.port as number | undefined) ?? (o.method === 'tcp-syn' ? 443 : 80)) : undefined;
+    const flow = tcp ? `tcp:${port}` : (o.method as string);
+    const first = flows.get(flow);
+    if (first !== undefined) {
+      throw new ScanOptionError(`discovery[${i}]`, `scan: discovery[${i}] sends the same probe flow as discovery[${first}] (${tcp ? `TCP port ${port}` : o.method}); use each method once and at most one of tcp-syn / tcp-ack per port`);
+    }
+    flows.set(flow, i);
+    return { method: o.method as DiscoveryMethodOption, port };
   });
 }

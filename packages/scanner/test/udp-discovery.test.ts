@@ -202,3 +202,23 @@ describe('host discovery without raw privileges', () => {
     expect(foldScanEvents(events)).toEqual(r);
   });
 });
+
+describe('discovery options', () => {
+  it('refuse two methods that send the same probe flow, naming both', async () => {
+    const { EventBus } = await import('@portflow/core');
+    const bad = [
+      [{ method: 'tcp-syn', port: 80 }, { method: 'tcp-ack' }],
+      [{ method: 'icmp-echo' }, { method: 'icmp-echo' }],
+    ];
+    for (const discovery of bad) {
+      let err: unknown;
+      try {
+        scan({ targets: '127.0.0.1', type: 'ping', discovery } as never, { bus: new EventBus() });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'ERR_SCAN_OPTION', option: 'discovery[1]' });
+      expect((err as Error).message).toMatch(/same probe flow as discovery\[0\]/);
+    }
+  });
+});
