@@ -212,6 +212,40 @@ describe('ConnectEngine', () => {
     expect(out.concurrency).toBeLessThan(256);
   });
 
+  it('skipHosts: probes of a host given up on are dropped unsent, first tries and resends, with no record', async () => {
+    // 127.0.0.1 and 127.0.0.2 × the released ports: position = port index × 2 + host index.
+    const ports = [...closed].sort((a, b) => a - b);
+    const job = layout(ports);
+    job.segments[9] = 0x7f000002;
+    const { records, status } = await runEngine({ job, paused: true }, (e) => {
+      e.skipHosts(['127.0.0.2']);
+      e.resume();
+    });
+    const f = finals(records);
+    expect(f.map((r) => r.addr)).toEqual(ports.map(() => '127.0.0.1'));
+    expect(f.map((r) => r.position).sort((a, b) => a! - b!)).toEqual(ports.map((_, i) => i * 2));
+    expect(status[S.sent]).toBe(ports.length);
+    expect(status[S.skipped]).toBe(ports.length);
+    expect(status[S.highWater]).toBe(ports.length * 2);
+
+    // A probe in flight when its host is given up: its resend is dropped (no RetriesSent,
+    // no NoAnswer), and the engine still finishes.
+    const long = { initialTimeoutMs: 2000, minTimeoutMs: 2000, maxTimeoutMs: 2000, maxRetries: 2 };
+    const r = await runEngine({ job: layout([dropPort]), ...long }, (e) => {
+      const t = setInterval(() => {
+        if (e.readStatus()[S.sent] < 1) return;
+        clearInterval(t);
+        e.skipHosts(['127.0.0.1']);
+      }, 5);
+    });
+    expect(r.records.filter((x) => x.kind === 'RetriesSent')).toHaveLength(0);
+    expect(finals(r.records)).toHaveLength(0);
+    expect(r.status[S.sent]).toBe(1);
+    expect(r.status[S.timeouts]).toBe(1);
+    expect(r.status[S.skipped]).toBe(1);
+    expect(r.status[S.done]).toBe(1);
+  });
+
   it('refuses bad options with typed errors', () => {
     const base = { job: layout([80]), concurrency: 4, maxRetries: 1, initialTimeoutMs: 300, minTimeoutMs: 100, maxTimeoutMs: 1000, onRecords: () => {} };
     expect(() => new ConnectEngine({ ...base, concurrency: 0 })).toThrow(ConnectEngineError);
@@ -221,6 +255,8 @@ describe('ConnectEngine', () => {
     expect(() => new ConnectEngine({ ...base, job: { ...layout([80]), seed: 1 as never } })).toThrow(expect.objectContaining({ code: 'ERR_JOB_LAYOUT' }));
     expect(() => new ConnectEngine({ ...base, skip: Float64Array.from([3, 1]) })).toThrow(/ascending/);
     const e = new ConnectEngine(base);
+    expect(() => e.skipHosts(['127.0.0.1', 'nope'])).toThrow(expect.objectContaining({ code: 'ERR_CONNECT_OPTION', message: expect.stringMatching(/addresses\[1\] "nope"/) }));
+    expect(() => e.skipHosts('127.0.0.1' as never)).toThrow(ConnectEngineError);
     e.close();
     expect(() => e.start()).toThrow(ConnectEngineError);
   });

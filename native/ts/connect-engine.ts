@@ -2,6 +2,7 @@
 // walks its own copy of the scan job, runs non-blocking TCP connects with epoll and writes
 // one record per probe outcome to a RecordRing (see connect_engine.h for the mapping of
 // outcomes to records). No privileges needed.
+import { isIP } from 'node:net';
 import { getBinding } from './binding.js';
 import { bytesToIp } from './address.js';
 import { NativeError } from './errors.js';
@@ -28,8 +29,10 @@ export const ConnectStatus = {
   done: 15,
   concurrency: 16,
   overflow: 17,
+  /** Probes dropped unsent because their host was given up (skipHosts). */
+  skipped: 18,
 } as const;
-const STATUS_WORDS = 18;
+const STATUS_WORDS = 19;
 
 export type ConnectEngineErrorCode = 'ERR_CONNECT_OPTION' | 'ERR_CONNECT_RING' | 'ERR_CONNECT_STATE' | 'ERR_CONNECT_START' | 'ERR_JOB_LAYOUT';
 
@@ -82,6 +85,7 @@ interface NativeConnect {
   resume(): void;
   setEnd(end: number): void;
   readStatus(out: Float64Array): void;
+  skipHosts(addresses: string[]): void;
   takeShortages(): { errno: number; code: string; family: number; address: Uint8Array; port: number; limit: number }[];
   stop(): void;
 }
@@ -190,6 +194,26 @@ export class ConnectEngine {
   /** Local shortages first met since the previous call (one per errno per engine). */
   takeShortages(): ConnectShortage[] {
     return this.#native.takeShortages().map((s) => ({ errno: s.errno, code: s.code, address: bytesToIp(s.address, 0, s.family as 4 | 6), port: s.port, limit: s.limit }));
+  }
+
+  /**
+   * Gives hosts up (the scanner's host timeout): from the engine's next probe on, none of
+   * theirs is started, neither a first try nor a resend, and none is reported (counted in
+   * `status[skipped]`). Connects already in flight still finish and are reported.
+   */
+  skipHosts(addresses: readonly string[]): void {
+    if (!Array.isArray(addresses)) throw new ConnectEngineError('ERR_CONNECT_OPTION', 'connect engine: skipHosts expects an array of IP addresses');
+    for (let i = 0; i < addresses.length; i++) {
+      if (typeof addresses[i] !== 'string' || isIP(addresses[i]) === 0) {
+        throw new ConnectEngineError('ERR_CONNECT_OPTION', `connect engine: skipHosts: addresses[${i}] ${JSON.stringify(addresses[i])} is not an IPv4 or IPv6 address`);
+      }
+    }
+    if (addresses.length === 0 || this.#stopped) return;
+    try {
+      this.#native.skipHosts([...addresses]);
+    } catch (err) {
+      rethrow(err);
+    }
   }
 
   /** Stops and joins the thread (every socket closed); records already in the ring stay readable until close(). Idempotent. */

@@ -1,5 +1,7 @@
 #include "connect/connect_binding.h"
 
+#include <arpa/inet.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -86,6 +88,7 @@ class ConnectWrap : public Napi::ObjectWrap<ConnectWrap> {
                         InstanceMethod<&ConnectWrap::ResumeJs>("resume"), InstanceMethod<&ConnectWrap::SetEndJs>("setEnd"),
                         InstanceMethod<&ConnectWrap::ReadStatusJs>("readStatus"),
                         InstanceMethod<&ConnectWrap::TakeShortagesJs>("takeShortages"),
+                        InstanceMethod<&ConnectWrap::SkipHostsJs>("skipHosts"),
                         InstanceMethod<&ConnectWrap::StopJs>("stop"), StaticValue("statusWords", Napi::Number::New(env, connect::kStatusWords))});
   }
 
@@ -200,6 +203,23 @@ class ConnectWrap : public Napi::ObjectWrap<ConnectWrap> {
       out.Set(i++, o);
     }
     return out;
+  }
+  // skipHosts(addresses: string[]): hosts given up on; the TS wrapper has checked them.
+  Napi::Value SkipHostsJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) Throw(env, "ERR_CONNECT_OPTION", "ConnectEngine.skipHosts: expects an array of IP addresses");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<ConnectEngine::Host> hosts(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      ConnectEngine::Host& h = hosts[i];
+      const std::string text = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+      if (inet_pton(AF_INET, text.c_str(), h.addr) == 1) h.family = 4;
+      else if (inet_pton(AF_INET6, text.c_str(), h.addr) == 1) h.family = 6;
+      else Throw(env, "ERR_CONNECT_OPTION", "ConnectEngine.skipHosts: addresses[" + std::to_string(i) + "] is not an IPv4 or IPv6 address");
+    }
+    if (engine_ && !hosts.empty()) engine_->SkipHosts(hosts);
+    return env.Undefined();
   }
   // Stops and joins the thread (every socket closed) and detaches it from the ring. Idempotent.
   Napi::Value StopJs(const Napi::CallbackInfo& info) {

@@ -293,7 +293,25 @@ class ConnectEngine::Loop {
     return static_cast<int>(std::min<uint64_t>(ms, kIdleWaitMs));
   }
 
+  // Hosts SkipHosts handed over since the last fill (one atomic load when there are none).
+  void TakeSkips() {
+    if (!e_.skip_new_.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> lock(e_.skip_mu_);
+    for (const Host& h : e_.skip_pending_) skip_hosts_.Insert(h.family, h.addr);
+    e_.skip_pending_.clear();
+    e_.skip_new_.store(false, std::memory_order_relaxed);
+  }
+
+  // A probe of a host given up on: dropped unsent, with no record (JavaScript made its
+  // position final when it gave the host up).
+  bool Skipped(const Pending& p) {
+    if (skip_hosts_.empty() || !skip_hosts_.Contains(p.family, p.addr)) return false;
+    Count(kStSkipped, 1);
+    return true;
+  }
+
   void Fill(uint64_t now) {
+    TakeSkips();
     while (CanStart() && fatal_ == 0) {
       Pending p;
       if (qn_ > 0) {
@@ -319,6 +337,7 @@ class ConnectEngine::Loop {
         ++pos_;
         Set(kStHighWater, static_cast<double>(pos_));
       }
+      if (Skipped(p)) continue;
       StartProbe(p, now);
       now = MonoNs();  // a full fill takes milliseconds: keep start times (and RTTs) exact
     }
@@ -677,6 +696,7 @@ class ConnectEngine::Loop {
   uint64_t sweep_ns_ = 0, next_sweep_ = 0, next_counters_ = 0, backoff_until_ = 0;
   uint32_t resource_streak_ = 0;
   int fatal_ = 0;
+  io::HostSet skip_hosts_;  // hosts given up on (SkipHosts), engine thread only
 };
 
 ConnectEngine::ConnectEngine(std::shared_ptr<RecordRing> ring, std::unique_ptr<job::ScanJob> job, ConnectOptions options)
@@ -758,6 +778,15 @@ void ConnectEngine::ReadStatus(double* out) const {
   // `done` last with acquire: everything the engine wrote before it is visible.
   out[kStDone] = status_[kStDone].load(std::memory_order_acquire);
   out[kStOverflow] = static_cast<double>(ring_->overflow());
+}
+
+void ConnectEngine::SkipHosts(const std::vector<Host>& hosts) {
+  {
+    std::lock_guard<std::mutex> lock(skip_mu_);
+    skip_pending_.insert(skip_pending_.end(), hosts.begin(), hosts.end());
+    skip_new_.store(true, std::memory_order_release);
+  }
+  Kick();  // probes of these hosts may be queued for a resend: drop them now, not at the next kick
 }
 
 std::vector<Shortage> ConnectEngine::TakeShortages() {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/owned_thread.h"
+#include "io/host_set.h"
 #include "job/scan_job.h"
 #include "ring/record_ring.h"
 
@@ -71,6 +72,7 @@ enum StatusIndex : int {
   kStDone,              // 1 when every position is final (or the engine gave up), records published
   kStConcurrency,       // the cap after RLIMIT_NOFILE (<= options.concurrency)
   kStOverflow,          // records the ring could not take (always 0: the engine waits for room)
+  kStSkipped,           // probes dropped unsent: their host was given up (SkipHosts)
   kStatusWords
 };
 
@@ -102,6 +104,14 @@ class ConnectEngine : public OwnedThread {
   void ReadStatus(double* out) const;
   // Shortages first met since the previous call.
   std::vector<Shortage> TakeShortages();
+  // Hosts given up on (the scanner's host timeout): from the engine's next probe on, no
+  // probe of theirs is started, neither a first try nor a resend. Connects in flight finish.
+  // `addrs`: 4 (family 4) or 16 bytes each.
+  struct Host {
+    uint8_t family;
+    uint8_t addr[16];
+  };
+  void SkipHosts(const std::vector<Host>& hosts);
 
  private:
   struct Slot;
@@ -127,6 +137,11 @@ class ConnectEngine : public OwnedThread {
   mutable std::mutex shortage_mu_;
   std::vector<Shortage> shortages_new_;
   std::bitset<256> shortage_seen_;  // by errno; engine thread only
+
+  // Handed over by SkipHosts (JS thread), moved into the engine thread's set between fills.
+  std::mutex skip_mu_;
+  std::vector<Host> skip_pending_;  // under skip_mu_
+  std::atomic<bool> skip_new_{false};
 
   friend class Loop;
 };
