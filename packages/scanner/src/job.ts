@@ -267,6 +267,11 @@ export class ScanJob {
     return { address: b.address(0), port: b.port(0), protocol: b.kindName(0), index: b.index(0), position };
   }
 
+  /** The index (in the index space) of the probe at a position of this shard; does not hand it out. */
+  indexAt(position: number): number {
+    return this.native.indexAt(position);
+  }
+
   /** Index of (address, port, protocol) in the index space, or -1 when the job does not probe it. */
   indexOf(address: string, port: number, protocol: PortProtocol = 'tcp'): number {
     const a = addressBytes(address);

@@ -58,7 +58,7 @@ export interface ScanOptions {
   readonly maxRate?: number;
   /**
    * Give up a host not finished this many ms after its first probe (nmap --host-timeout;
-   * syn and udp scans; default: never). Its remaining ports are not probed nor reported;
+   * syn, udp and connect scans; default: never). Its remaining ports are not probed nor reported;
    * one WarningIssued HOST_TIMEOUT names it and its host result has `timedOut: true`.
    */
   readonly hostTimeoutMs?: number;
@@ -152,11 +152,11 @@ const KNOWN = new Set([
 ]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** hostTimeoutMs: whole ms, for the scans whose engine can give a host up (the probe engine's). */
+/** hostTimeoutMs: whole ms, for the scans whose engine can give a host up (the probe engine's, the connect engine's). */
 function hostTimeout(type: ScanType, v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (type !== 'syn' && type !== 'udp') {
-    throw new ScanOptionError('hostTimeoutMs', `scan: hostTimeoutMs applies to syn and udp scans, not to a ${type} scan; leave it out or use type "syn"`);
+  if (type !== 'syn' && type !== 'udp' && type !== 'connect') {
+    throw new ScanOptionError('hostTimeoutMs', `scan: hostTimeoutMs applies to syn, udp and connect scans, not to a ${type} scan; leave it out or use type "syn"`);
   }
   return int('hostTimeoutMs', v, 0, 1, 7 * 86_400_000);
 }

@@ -10,12 +10,19 @@
 // the retries, or an unreachable. Why native: on loopback a Node-socket engine spent 61%
 // in the kernel's connect/close and most of the rest in per-socket objects and callbacks;
 // it could not beat nmap -sT (packages/scanner/README.md, "Figures").
+//
+// The host timeout (hostTimeoutMs): host clocks start as the native engine hands positions
+// out (its high water, read after each drain), not as this side does (up to `lead` ahead).
+// A host given up is skipped natively, its positions without a result become final
+// unreported, and the records still to come for it (connects that were in flight, records
+// unread in the ring) are dropped by address: their positions are final already.
 import { ConnectEngine as NativeConnect, ConnectStatus as S, RecordFlag, RecordKind, RecordOffset, RECORD_SIZE, bytesToIp, type RecordBatch } from '@portflow/native';
 import { resumePlan } from '../checkpoint.js';
 import type { ProbeBatch } from '../job.js';
 import { reasonCode, STATE_CODE } from '../results.js';
 import { ScanResourceError } from '../scan-errors.js';
 import type { ResolvedScanOptions } from '../scan-options.js';
+import { HostTimeouts } from './host-timeout.js';
 import { classifyConnectRecord, errnoName, outcomeReason, outcomeState, recordErrno, shortageWhat, UNKNOWN_ERRNO } from './connect-native.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
 
@@ -23,6 +30,8 @@ const FILTERED = STATE_CODE.filtered;
 const FETCH = 4096;
 /** How often the engine's status is read when no record arrives (a slow target, a pause). */
 const POLL_MS = 20;
+/** Final positions kept for the host timeout are pruned (below lowWater) once the set doubled from this. */
+const PRUNE_MIN = 1024;
 
 // Record offsets (docs/ARCHITECTURE.md, "Native record format").
 const KIND = 1;
@@ -38,7 +47,7 @@ export class ConnectEngine implements ScanEngine {
   readonly #options: ResolvedScanOptions;
   /** Positions handed to the native engine ahead of its own high water (2 × concurrency): it never waits for JavaScript. */
   readonly #lead: number;
-  readonly #status = new Float64Array(18);
+  readonly #status = new Float64Array(19);
 
   #host!: EngineHost;
   #native: NativeConnect | undefined;
@@ -57,6 +66,19 @@ export class ConnectEngine implements ScanEngine {
   #v4 = '';
   readonly #v6Key = new Uint8Array(16);
   #v6 = '';
+
+  // ---- The host timeout (all unused without hostTimeoutMs) ----
+  #hostTimeouts: HostTimeouts | undefined;
+  /** Final positions at or above the job's lowWater: which of a host's positions are left when it is given up. */
+  readonly #final = new Set<number>();
+  #pruneAt = PRUNE_MIN;
+  /** The native high water the host clocks have followed to. */
+  #clockedTo = 0;
+  /** Hosts given up on: their records are dropped (their positions were made final at the warning). */
+  readonly #givenUp = new Set<string>();
+  #pausedMs = 0;
+  #pausedAt = -1;
+  #stopControl: (() => void) | undefined;
 
   constructor(options: ResolvedScanOptions) {
     this.#options = options;
@@ -77,6 +99,19 @@ export class ConnectEngine implements ScanEngine {
           // Positions the interrupted run already reported: the native engine must not probe them.
           const reported = [...resumePlan(o.resumeFrom, o.resumeEvents, job).reported].filter((p) => p >= start && host.isReported(p));
           this.#skip = Float64Array.from(reported.sort((a, b) => a - b));
+        }
+        const hostTimeoutMs = o.timing.hostTimeoutMs;
+        if (hostTimeoutMs !== undefined) {
+          this.#hostTimeouts = new HostTimeouts(hostTimeoutMs, job);
+          this.#clockedTo = start;
+          if (host.control.paused) this.#pausedAt = performance.now();
+          this.#stopControl = host.control.onChange((state) => {
+            if (state === 'paused' && this.#pausedAt < 0) this.#pausedAt = performance.now();
+            else if (state !== 'paused' && this.#pausedAt >= 0) {
+              this.#pausedMs += performance.now() - this.#pausedAt;
+              this.#pausedAt = -1;
+            }
+          });
         }
         const layout = job.jobLayout(start);
         this.#advance(Math.min(job.length, start + this.#lead));
@@ -134,7 +169,12 @@ export class ConnectEngine implements ScanEngine {
       if (n === 0) break;
       const end = b.start + n;
       const skip = this.#skip;
-      while (this.#skipAt < skip.length && skip[this.#skipAt] < end) this.#host.skip(skip[this.#skipAt++]);
+      const ht = this.#hostTimeouts;
+      while (this.#skipAt < skip.length && skip[this.#skipAt] < end) {
+        const p = skip[this.#skipAt++];
+        this.#host.skip(p);
+        ht?.final(job.indexAt(p));
+      }
     }
   }
 
@@ -151,6 +191,8 @@ export class ConnectEngine implements ScanEngine {
       if ((bytes[off + FLAGS] & RecordFlag.JobPosition) === 0) continue; // Counters
       const port = view.getUint16(off + PORT, true);
       const address = this.#address(bytes, view, off);
+      // A host given up on: its positions are final already (unreported).
+      if (this.#givenUp.size !== 0 && this.#givenUp.has(address)) continue;
       if (kind === RecordKind.RetriesSent) {
         host.retryScheduled(address, port, view.getUint32(off + ATTEMPT, true), maxAttempts, 0);
         continue;
@@ -171,6 +213,12 @@ export class ConnectEngine implements ScanEngine {
         // A NoAnswer is a timeout, not an answer seen at its record's time.
         const seen = kind === RecordKind.NoAnswer ? NaN : view.getFloat64(off + RecordOffset.timeMs, true);
         host.report(position, address, port, false, outcomeState(o), outcomeReason(o), undefined, seen);
+      }
+      const ht = this.#hostTimeouts;
+      if (ht !== undefined) {
+        this.#final.add(position);
+        ht.final(host.job.indexAt(position));
+        if (this.#final.size > this.#pruneAt) this.#prune();
       }
       // A subscriber may pause or cancel from inside report(): stop here, at once.
       if (this.#done) return;
@@ -235,10 +283,81 @@ export class ConnectEngine implements ScanEngine {
       this.#finish();
       return;
     }
+    if (this.#hostTimeouts !== undefined) this.#expireHosts(n);
     const job = host.job;
     if (job.highWater < job.length && job.highWater - st[S.highWater] < this.#lead / 2) this.#advance(Math.min(job.length, st[S.highWater] + this.#lead));
     // Also wakes the engine when it waits for this side to read records.
     n.setEnd(job.highWater);
+  }
+
+  // ---- The host timeout -------------------------------------------------------------
+
+  /** The clock of host timeouts: monotonic time less the time spent paused, ms. */
+  #activeNow(): number {
+    return performance.now() - this.#pausedMs;
+  }
+
+  /**
+   * Starts the clocks of hosts the native engine has sent to since the last call, then gives
+   * up the hosts not finished hostTimeoutMs after their first probe: the native engine skips
+   * them from its next probe on, one WarningIssued HOST_TIMEOUT names each (the scan marks
+   * the host timed out in its results) and its positions without a result become final
+   * unreported, so lowWater, checkpoints and the scan move on.
+   */
+  #expireHosts(n: NativeConnect): void {
+    const ht = this.#hostTimeouts!;
+    const host = this.#host;
+    const job = host.job;
+    const now = this.#activeNow();
+    const sent = n.status[S.highWater];
+    for (; this.#clockedTo < sent; this.#clockedTo++) {
+      // Positions a resumed run reported are not probed: they start no clock.
+      if (!host.isReported(this.#clockedTo)) ht.sentAt(this.#clockedTo, now);
+    }
+    if (this.#pausedAt >= 0) return;
+    const expired = ht.expired(now);
+    if (expired.length === 0) return;
+    const isFinal = (p: number): boolean => p < job.lowWater || this.#final.has(p) || host.isReported(p);
+    const skip: string[] = [];
+    const found: { address: string; positions: number[]; total: number }[] = [];
+    for (const x of expired) {
+      if (this.#givenUp.has(x.address)) continue; // a clock restarted by a position of its own the native engine dropped
+      const r = ht.remaining(x.hostIndex, isFinal);
+      if (r.positions.length === 0) continue; // finished in time after all (a shard's count was unknown)
+      skip.push(x.address);
+      found.push({ address: x.address, ...r });
+    }
+    if (skip.length === 0) return;
+    // First stop the native engine, then report: nothing more goes to these hosts.
+    n.skipHosts(skip);
+    for (const a of skip) this.#givenUp.add(a);
+    for (const f of found) {
+      const left = f.positions.length;
+      host.warn(
+        `${f.address}: skipped due to host timeout: not finished ${ht.timeoutMs} ms after its first probe; ${left} of its ${f.total} TCP ports were left unscanned and are not reported (raise hostTimeoutMs to scan it fully)`,
+        'HOST_TIMEOUT',
+        f.address,
+      );
+      // Positions not handed out yet on the scan's job are handed out first (the native
+      // engine may then walk up to them: it drops this host's).
+      const last = f.positions[left - 1];
+      if (last >= job.highWater) this.#advance(last + 1);
+      for (const p of f.positions) {
+        this.#final.add(p);
+        host.skip(p);
+      }
+    }
+    if (this.#final.size > this.#pruneAt) this.#prune();
+  }
+
+  /**
+   * Forgets final positions below the job's lowWater. Amortised: while lowWater waits for
+   * a slow probe the set only grows, so the next prune comes after it has doubled.
+   */
+  #prune(): void {
+    const low = this.#host.job.lowWater;
+    for (const p of this.#final) if (p < low) this.#final.delete(p);
+    this.#pruneAt = Math.max(PRUNE_MIN, this.#final.size * 2);
   }
 
   // ---- End -------------------------------------------------------------------------
@@ -283,6 +402,7 @@ export class ConnectEngine implements ScanEngine {
   #stop(): void {
     this.#done = true;
     clearInterval(this.#poll);
+    this.#stopControl?.();
     const n = this.#native;
     if (n === undefined) return;
     n.stop();

@@ -1,6 +1,7 @@
 // The host timeout (nmap --host-timeout): a host not finished hostTimeoutMs after its first
 // probe is given up. This keeps the clocks; the probe scan engine acts on what expired
-// (tells the sender to skip the host, warns, makes the host's remaining positions final).
+// (tells the sender to skip the host, warns, makes the host's remaining positions final);
+// the connect scan's engine does the same with the native connect engine.
 //
 // Hosts are keyed by their host index (index = portIndex × hostCount + hostIndex), so the
 // probes the engine sends are followed without building address text per probe: a host's
@@ -46,6 +47,16 @@ export class HostTimeouts {
       const h = batch.index(i) % hc;
       if (!this.#clocks.has(h)) this.#clocks.set(h, { start: now, address: batch.address(i), finals: 0 });
     }
+  }
+
+  /**
+   * The probe at `position` was just sent, at `now` (ms): starts its host's clock if it is
+   * the host's first. For engines that follow a sender's high water position by position
+   * (the connect scan); reads the index natively, builds the address only for a new host.
+   */
+  sentAt(position: number, now: number): void {
+    const h = this.#job.indexAt(position) % this.#hostCount;
+    if (!this.#clocks.has(h)) this.#clocks.set(h, { start: now, address: this.#job.probeAt(position).address, finals: 0 });
   }
 
   /** The position of a probe of host index `index % hostCount` became final. */
