@@ -82,6 +82,33 @@ interface ConnectResults {
   portflowSelfConnectsSeen: number;
 }
 
+/** Issue 19 §4: a SYN scan takes at most this × (packets sent ÷ the sender's ceiling + one probe timeout). */
+const EFFICIENCY_GOAL = 1.3;
+
+/** The sender's packets per second with nothing else to do (bench-send.mjs, one 1 s round, no masscan), or why there is none. */
+async function senderCeiling(): Promise<number | string> {
+  if (!existsSync(SENDER_SCRIPT)) return 'native/scripts/bench-send.mjs is not in this tree';
+  try {
+    const out = await runScript<SendResults>(SENDER_SCRIPT, ['--rounds', '1', '--seconds', '1', '--no-masscan'], 60);
+    const pps = out.rounds[0]?.ours.pps;
+    return pps > 0 ? pps : 'bench-send.mjs delivered no packet';
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+/** wall ÷ (sent ÷ ceiling + timeout), stated against the goal. */
+function efficiencyNote(wallNs: number, sent: number | undefined, timeoutMs: number | undefined, ceiling: number | string): string {
+  if (typeof ceiling === 'string') return `portflow: no efficiency figure: the sender's ceiling could not be measured (${ceiling})`;
+  if (sent === undefined || timeoutMs === undefined) return 'portflow: no efficiency figure: the scan did not report probes.sent and probe.timeout';
+  const ideal = sent / ceiling + timeoutMs / 1000;
+  const ratio = wallNs / 1e9 / ideal;
+  return (
+    `portflow: efficiency ${ratio.toFixed(2)}× = ${(wallNs / 1e9).toFixed(2)} s ÷ (${sent} sent ÷ ${Math.round(ceiling).toLocaleString('en')} pps, the sender's ceiling measured just before (sender only) + ${timeoutMs} ms timeout = ${ideal.toFixed(2)} s) ` +
+    `(goal ≤ ${EFFICIENCY_GOAL}×: ${ratio <= EFFICIENCY_GOAL ? 'met' : 'MISSED'})`
+  );
+}
+
 export const scanSuite: Suite = {
   name: 'scan',
   description: 'whole scans against nmap and masscan in the same run, interleaved, inside namespaces the suite creates (root only); wall time per scan',
@@ -131,6 +158,9 @@ export const scanSuite: Suite = {
         let lab: Lab | undefined;
         let child: ScanChild | undefined;
         try {
+          // The sender's ceiling on this machine now (sender only, no capture; bench-send.mjs's
+          // own veth pair, under the lab lock), for the scan's efficiency figure below.
+          const ceiling = await senderCeiling();
           lab = await startLab('standard');
           const l = lab;
           const truth = l.truth();
@@ -163,6 +193,7 @@ export const scanSuite: Suite = {
                 notes.push(`portflow: PortFound latency, reply captured → delivered to subscribers: p50 ${m['results.latency.p50']} ms, p99 ${p99} ms, max ${m['results.latency.max']} ms (goal p99 ≤ 100 ms: ${p99 <= 100 ? 'met' : 'MISSED'})`);
               }
               if (m['probes.sent'] !== undefined) notes.push(`portflow: ${m['probes.sent']} packets sent, final rate ${m['probe.rate']} pps, probe timeout ${m['probe.timeout']} ms`);
+              notes.push(efficiencyNote(a.wallNs, m['probes.sent'], m['probe.timeout'], ceiling));
               return a.wallNs;
             },
           };

@@ -185,6 +185,20 @@ describe('rate control', () => {
     expect(rc.rate).toBe(100);
   });
 
+  it('doubles in slow start while the sender achieves half the rate (its pacing undershoots on a shared core), needs 80% after a back-off', () => {
+    const rc = new RateController(50_000, 100, 1_000_000);
+    expect(rc.slowStart).toBe(true);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 30_000 })).toBe('increase');
+    expect(rc.rate).toBe(100_000);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 49_000 })).toBe('hold');
+    expect(rc.update({ drops: 1, answered: 50, achievedRate: 100_000 })).toBe('backoff-drops');
+    expect(rc.slowStart).toBe(false);
+    expect(rc.rate).toBe(50_000);
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 30_000 })).toBe('hold');
+    expect(rc.update({ drops: 0, answered: 50, achievedRate: 40_000 })).toBe('increase');
+    expect(rc.rate).toBe(62_500);
+  });
+
   it('backs off by a quarter when an answering host loses more than the threshold, and ramps back when it falls', () => {
     const rc = new RateController(4000, 100, 10_000);
     expect(rc.update({ drops: 0, answered: 50, achievedRate: 4000, lossShare: LOSS_THRESHOLD })).toBe('increase');

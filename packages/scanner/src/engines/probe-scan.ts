@@ -35,7 +35,7 @@ export const R_ICMP_RATELIMIT = reasonCode('icmp-ratelimit');
 
 /** Rate control and engine figures are looked at this often. */
 const TICK_MS = 100;
-/** Rate control decides once per this many ticks. */
+/** Rate control decides once per this many ticks; every tick in slow start (a -T5 scan doubles 50,000 → 400,000 pps in 300 ms, not 600). */
 const RATE_TICKS = 2;
 /** Passes over positions whose record never came (lost to a full ring) before the scan fails. */
 const MAX_PASSES = 3;
@@ -212,7 +212,9 @@ export class ProbeScanEngine implements ScanEngine {
       maxRttMs: t.maxRttMs,
       window: t.window,
       udpPayloads: this.#udp ? this.#payloads : undefined,
-      lingerMs: Math.min(1000, Math.max(250, Math.round(t.minRttMs * 2))),
+      // Every position is final before the linger starts, so it changes no result: late replies
+      // are duplicates. UDP keeps 250 ms for the ICMP rate-limit detector's late unreachables.
+      lingerMs: Math.min(1000, Math.max(this.#udp ? 250 : 100, Math.round(t.minRttMs * 2))),
     };
     if (this.#engine !== undefined) await this.#engine.stop();
     this.#base = undefined; // a new engine counts from 0
@@ -225,6 +227,9 @@ export class ProbeScanEngine implements ScanEngine {
       engine.start();
       engine.pause();
     } else engine.start();
+    // This pass's first rate decision measures from its start.
+    this.#decisionAt = performance.now();
+    this.#sentAtDecision = this.#total.sent;
     if (this.#host.control.cancelled) await engine.stop();
     await engine.done;
     // Records published just before the end.
@@ -505,7 +510,8 @@ export class ProbeScanEngine implements ScanEngine {
     // Retries become RetryScheduled through the scan, which samples them (≤ 2/s) and counts
     // every one; the sample names the latest resent probe a NoAnswer record told of.
     this.#sampleRetries();
-    if (++this.#ticks % RATE_TICKS !== 0 || host.control.paused) return;
+    const rc = this.#setup.rate;
+    if ((++this.#ticks % RATE_TICKS !== 0 && !rc.slowStart) || host.control.paused) return;
     // The rate achieved over this interval (the engine's own figure averages a whole second,
     // which would hold slow start back for a second after every step).
     const now = performance.now();
@@ -516,7 +522,6 @@ export class ProbeScanEngine implements ScanEngine {
     const answered = this.#answered - this.#answeredAtDecision;
     this.#dropsAtDecision = t.drops;
     this.#answeredAtDecision = this.#answered;
-    const rc = this.#setup.rate;
     const before = rc.rate;
     const lossShare = this.#udp ? 0 : this.#loss.take();
     const d = rc.update({ drops, answered, achievedRate: achieved, lossShare });
