@@ -29,7 +29,7 @@ export const ConnectStatus = {
   done: 15,
   concurrency: 16,
   overflow: 17,
-  /** Probes dropped unsent because their host was given up (skipHosts). */
+  /** Probes dropped unsent or closed in flight because their host was given up (skipHosts). */
   skipped: 18,
 } as const;
 const STATUS_WORDS = 19;
@@ -197,9 +197,11 @@ export class ConnectEngine {
   }
 
   /**
-   * Gives hosts up (the scanner's host timeout): from the engine's next probe on, none of
-   * theirs is started, neither a first try nor a resend, and none is reported (counted in
-   * `status[skipped]`). Connects already in flight still finish and are reported.
+   * Gives hosts up (the scanner's host timeout): from the engine's next loop turn on, none
+   * of their probes is started, neither a first try nor a resend, and their connects in
+   * flight are closed (the kernel retransmits no SYN), all without a record (counted in
+   * `status[skipped]`). Records already written for them stay in the ring: the caller
+   * drops them by address.
    */
   skipHosts(addresses: readonly string[]): void {
     if (!Array.isArray(addresses)) throw new ConnectEngineError('ERR_CONNECT_OPTION', 'connect engine: skipHosts expects an array of IP addresses');

@@ -300,6 +300,14 @@ class ConnectEngine::Loop {
     for (const Host& h : e_.skip_pending_) skip_hosts_.Insert(h.family, h.addr);
     e_.skip_pending_.clear();
     e_.skip_new_.store(false, std::memory_order_relaxed);
+    // Their connects in flight are closed now, unreported: until the engine's timeout the
+    // kernel would retransmit their SYNs (after 1 s, 3 s, ...), packets to a host given up.
+    for (uint32_t s = 0; s < slots_.size(); ++s) {
+      const Slot& sl = slots_[s];
+      if (!sl.busy || !skip_hosts_.Contains(sl.probe.family, sl.probe.addr)) continue;
+      Release(s, kAbort);
+      Count(kStSkipped, 1);
+    }
   }
 
   // A probe of a host given up on: dropped unsent, with no record (JavaScript made its

@@ -72,7 +72,7 @@ enum StatusIndex : int {
   kStDone,              // 1 when every position is final (or the engine gave up), records published
   kStConcurrency,       // the cap after RLIMIT_NOFILE (<= options.concurrency)
   kStOverflow,          // records the ring could not take (always 0: the engine waits for room)
-  kStSkipped,           // probes dropped unsent: their host was given up (SkipHosts)
+  kStSkipped,           // probes dropped unsent or closed in flight: their host was given up (SkipHosts)
   kStatusWords
 };
 
@@ -104,9 +104,9 @@ class ConnectEngine : public OwnedThread {
   void ReadStatus(double* out) const;
   // Shortages first met since the previous call.
   std::vector<Shortage> TakeShortages();
-  // Hosts given up on (the scanner's host timeout): from the engine's next probe on, no
-  // probe of theirs is started, neither a first try nor a resend. Connects in flight finish.
-  // `addrs`: 4 (family 4) or 16 bytes each.
+  // Hosts given up on (the scanner's host timeout): from the engine's next loop turn on, no
+  // probe of theirs is started, neither a first try nor a resend, and their connects in
+  // flight are closed (no kernel SYN retransmission), all without a record (kStSkipped).
   struct Host {
     uint8_t family;
     uint8_t addr[16];
