@@ -4,6 +4,7 @@
 // 12 s; with hostTimeoutMs 1,000 it is given up first. The router counts the SYNs that
 // reach it for that address (an nftables counter ahead of the lab's own table): exactly one
 // per port, so no resend left after the host was given up (the first would be due at 2 s).
+// Then the same with a connect scan (the native connect engine).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import * as native from '@portflow/native';
@@ -83,6 +84,72 @@ describe('hostTimeoutMs on the probe engine', () => {
       const listed = await nft(['list', 'chain', 'inet', 'pf_hto', 'pre']);
       const packets = Number(/counter packets (\d+)/.exec(listed)?.[1]);
       console.log(`[scanner host-timeout lab] ${silent}: ${packets} SYNs reached the router (20 ports, 5 retries allowed, 2 s timeout, hostTimeoutMs 1,000); scan ${out.results.durationMs} ms`);
+      expect(packets).toBe(20);
+    } finally {
+      await lab.down();
+    }
+  });
+});
+
+// The same on the native connect engine (no raw sockets: the kernel's connect). Five
+// retries at a 2 s timeout would keep connecting to the silent address for 12 s, and the
+// kernel itself retransmits a connect's SYN after 1 s; given up after 500 ms (its
+// connects in flight closed), it gets only each port's first SYN, counted at the router.
+describe('hostTimeoutMs on the connect engine', () => {
+  const connectIt = skipLab ? it.skip : it;
+  connectIt('gives a silent host up after hostTimeoutMs: no resend reaches it, the live hosts get the truth', async () => {
+    const lab = await startLab('standard');
+    try {
+      const truth = lab.truth();
+      const live = truth.discovery.routed.filter((a) => !a.includes(':')).slice(0, 2);
+      const prefix = lab.targets.ipv4!.split('/')[0].split('.').slice(0, 3).join('.');
+      const silent = [...Array(250).keys()].map((i) => `${prefix}.${i + 3}`).find((a) => !lab.targets.live.includes(a))!;
+      const ports = truth.lab.scanPorts.tcp.filter((p) => live.every((a) => truth.expect(a, 'tcp', p).state !== 'filtered')).slice(0, 20);
+      expect(ports.length).toBe(20);
+
+      const rtr = lab.namespaces.find((n) => n.endsWith('-rtr'))!;
+      const nft = async (args: string[]): Promise<string> => {
+        const r = await lab.execIn(rtr, 'nft', args);
+        expect(r.code, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      await nft(['add', 'table', 'inet', 'pf_hto']);
+      await nft(['add', 'chain', 'inet', 'pf_hto', 'pre', '{ type filter hook prerouting priority -300; }']);
+      await nft(['add', 'rule', 'inet', 'pf_hto', 'pre', 'ip', 'daddr', silent, 'tcp', 'flags', 'syn', 'counter']);
+
+      const r = await lab.runInScannerNs(CHILD, [], {
+        input: JSON.stringify({
+          options: {
+            targets: [...live, silent], ports: ports.join(','), type: 'connect', skipDiscovery: true, report: { closed: true, filtered: true },
+            initialTimeoutMs: 2000, minTimeoutMs: 2000, maxTimeoutMs: 2000, maxRetries: 5, hostTimeoutMs: 500,
+          },
+        }),
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as ChildOutput;
+      expect(out.error, out.error).toBeUndefined();
+      expect(out.results.outcome).toBe('completed');
+
+      const timeouts = out.warnings.filter(([code]) => code === 'HOST_TIMEOUT');
+      expect(timeouts.map(([, target]) => target)).toEqual([silent]);
+      expect(timeouts[0][2]).toContain(`; 20 of its 20 TCP ports were left unscanned`);
+      expect(out.found.filter(([t]) => t === silent)).toEqual([]);
+      const hosts = new Map(out.results.hosts.map((h) => [h.address, h]));
+      expect(hosts.get(silent)?.timedOut).toBe(true);
+
+      for (const a of live) {
+        expect(hosts.get(a)?.timedOut, a).toBe(false);
+        for (const p of ports) {
+          const f = out.found.filter(([t, port]) => t === a && port === p);
+          expect(f.length, `${a}:${p}`).toBe(1);
+          expect(truth.expect(a, 'tcp', p).accept, `${a}:${p}`).toContain(f[0][3]);
+        }
+      }
+
+      const listed = await nft(['list', 'chain', 'inet', 'pf_hto', 'pre']);
+      const packets = Number(/counter packets (\d+)/.exec(listed)?.[1]);
+      console.log(`[scanner host-timeout lab] connect: ${silent}: ${packets} SYNs reached the router (20 ports, 5 retries allowed, 2 s timeout, hostTimeoutMs 500); scan ${out.results.durationMs} ms`);
       expect(packets).toBe(20);
     } finally {
       await lab.down();
