@@ -376,15 +376,24 @@ export class ProbeScanEngine implements ScanEngine {
    * other hosts among them were not probed yet: their clocks must not start).
    */
   #issueThrough(position: number, sent = true): void {
+    // Most records name a position handed out long ago: a field read, not the job's getter
+    // (it only grows, so a stale copy errs towards the full check below).
+    if (position < this.#issued) return;
     const job = this.#host.job;
-    if (job.highWater > position) return;
+    if (job.highWater > position) {
+      this.#issued = job.highWater;
+      return;
+    }
     const ht = sent ? this.#hostTimeouts : undefined;
     const now = ht === undefined ? 0 : this.#activeNow();
     while (job.highWater <= position) {
       const n = job.nextBatch(this.#scratch, Math.min(this.#scratch.capacity, position + 1 - job.highWater));
       ht?.handedOut(this.#scratch, n, now);
     }
+    this.#issued = job.highWater;
   }
+  /** The job's highWater when last read here (a lower bound of it). */
+  #issued = 0;
 
   /** The clock of host timeouts: monotonic time less the time spent paused, ms. */
   #activeNow(): number {
