@@ -17,6 +17,9 @@ import type {
   ProbeEngineState,
 } from './probe-engine-types.js';
 
+/** Records handed to onReplies / onOutcomes per wake-up (a few ms of classification at most). */
+const DRAIN_CHUNK = 1024;
+
 /** An option the probe engine cannot work with; `option` names it. */
 export class ProbeEngineError extends NativeError {
   readonly option: string | undefined;
@@ -201,8 +204,11 @@ export class ProbeEngine implements ProbeEngineLike {
     const n = normaliseProbeEngineOptions(options);
     this.#onReplies = options.onReplies;
     this.#onOutcomes = options.onOutcomes;
-    this.replies = new RecordRing({ capacity: n.ringCapacity, onRecords: options.onReplies });
-    this.outcomes = new RecordRing({ capacity: n.ringCapacity, onRecords: options.onOutcomes });
+    // At most DRAIN_CHUNK records per wake-up, then the next chunk after the event loop's
+    // turn: a wave of timeouts (tens of thousands of NoAnswer at once) must not hold the JS
+    // thread for hundreds of ms while replies, already captured, wait in the other ring.
+    this.replies = new RecordRing({ capacity: n.ringCapacity, onRecords: options.onReplies, maxPerWake: DRAIN_CHUNK });
+    this.outcomes = new RecordRing({ capacity: n.ringCapacity, onRecords: options.onOutcomes, maxPerWake: DRAIN_CHUNK });
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     const Native = getBinding().ProbeEngine as new (o: object, r: object, u: object, f: () => void) => NativeEngine;
     try {
