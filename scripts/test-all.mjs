@@ -6,7 +6,7 @@
 // tests) one package at a time, then one summary over every vitest run, so
 // the output ends with a single vitest-style summary line.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -22,14 +22,35 @@ function packageDirs() {
 // Stale reports from an earlier run must not be counted.
 for (const dir of packageDirs()) for (const r of REPORTS) rmSync(join(dir, r), { force: true });
 
-function run(args) {
-  const r = spawnSync('pnpm', ['exec', 'turbo', ...args], { cwd: root, env, stdio: 'inherit' });
+// Tasks that exited non-zero, from turbo's run summaries: CI shows only the end of
+// the output, so the summary below names them and repeats the end of their logs.
+const failedTasks = [];
+function run(phase, args) {
+  const started = Date.now();
+  const r = spawnSync('pnpm', ['exec', 'turbo', ...args, '--summarize'], { cwd: root, env, stdio: 'inherit' });
+  const runs = join(root, '.turbo', 'runs');
+  if (existsSync(runs)) {
+    for (const f of readdirSync(runs)) {
+      const p = join(runs, f);
+      if (statSync(p).mtimeMs < started) continue;
+      try {
+        for (const t of JSON.parse(readFileSync(p, 'utf8')).tasks ?? []) {
+          const code = t.execution?.exitCode;
+          if (code === undefined || code === 0) continue;
+          // Read now: the serial phase re-runs a failed unit task and overwrites its log.
+          const log = join(root, t.directory ?? '', '.turbo', `turbo-${t.task}.log`);
+          const tail = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-25) : ['(no log)'];
+          failedTasks.push({ id: t.taskId, phase, code, tail });
+        }
+      } catch { /* a summary we cannot read names nothing */ }
+    }
+  }
   return r.status ?? 1;
 }
 
-const unit = run(['run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only']);
+const unit = run('unit phase', ['run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only']);
 // Run the serial phase even after a unit failure: its results are worth having.
-const lab = run(['run', 'test:lab', '--continue', '--concurrency=1', '--output-logs=new-only']);
+const lab = run('serial phase', ['run', 'test:lab', '--continue', '--concurrency=1', '--output-logs=new-only']);
 
 let files = 0, filesFailed = 0, passed = 0, failed = 0, skipped = 0;
 const perPackage = [];
@@ -49,6 +70,10 @@ for (const dir of packageDirs()) {
 console.log('\nportflow test summary');
 for (const l of perPackage) console.log(`  ${l}`);
 const status = unit !== 0 || lab !== 0 || failed > 0 ? 1 : 0;
+for (const t of failedTasks) {
+  console.log(`  task ${t.id} exited with ${t.code} in the ${t.phase}; the end of its log:`);
+  for (const l of t.tail) console.log(`    | ${l}`);
+}
 if (status !== 0 && failed === 0) console.log('  a task failed outside vitest (build, native tests or lab setup): see above');
 console.log(` Test Files  ${files - filesFailed} passed${filesFailed ? ` | ${filesFailed} failed` : ''} (${files})`);
 console.log(`      Tests  ${passed} passed | ${failed} failed | ${skipped} skipped (${passed + failed + skipped})`);
