@@ -261,6 +261,40 @@ describe('ConnectEngine', () => {
     expect(() => e.start()).toThrow(ConnectEngineError);
   });
 
+  it('once onDrained sees done, onRecords has had every record (no drain of its own needed)', async () => {
+    // Closed ports answer at once; the dropped one ends 300 ms later with a NoAnswer record,
+    // published while this side holds the first wake.
+    const ports = [...Array.from({ length: 2000 }, (_, i) => 20000 + i).filter((p) => !open.includes(p) && p !== dropPort), dropPort].sort((a, b) => a - b);
+    const positions = new Set<number>();
+    const seen = await new Promise<number>((resolve) => {
+      const e: ConnectEngine = new ConnectEngine({
+        job: layout(ports),
+        concurrency: 4096, // never gated by unread records
+        maxRetries: 0,
+        initialTimeoutMs: 300,
+        minTimeoutMs: 100,
+        maxTimeoutMs: 1000,
+        onRecords: (b) => {
+          for (let k = 0; k < b.count; k++) {
+            const r = decodeRecord(b.view, (b.start + k) * RECORD_SIZE);
+            if (r.position !== undefined && r.kind !== 'Counters') positions.add(r.position);
+          }
+        },
+        onDrained: () => {
+          // Hold this wake until the engine has finished (bounded), so its last records are
+          // published after this wake's drain: `done` must not be true before they are read.
+          const until = Date.now() + 10_000;
+          while (e.readStatus()[S.done] !== 1 && Date.now() < until);
+          if (!e.done) return;
+          e.close();
+          resolve(positions.size);
+        },
+      });
+      e.start();
+    });
+    expect(seen).toBe(ports.length);
+  });
+
   it('decodes its record kinds with the position in place of mss/echoedSend', async () => {
     const { records } = await runEngine({ job: layout([open[0]]) });
     const r = finals(records)[0];

@@ -63,7 +63,10 @@ export interface ConnectEngineOptions {
   producerId?: number;
   /** Called with each batch of records (doorbell-driven). */
   onRecords: (batch: RecordBatch) => void;
-  /** Called after each doorbell-driven drain, also when it found nothing (the engine may be done). */
+  /**
+   * Called after each doorbell-driven drain, also when it found nothing (the engine may be
+   * done). Once `done` is true here, every record has been handed to onRecords.
+   */
   onDrained?: () => void;
   /** Called if onRecords throws. */
   onError?: (err: unknown) => void;
@@ -194,9 +197,16 @@ export class ConnectEngine {
     return this.status;
   }
 
-  /** True once every position is final (or the engine gave up: `status[fatalErrno]`) and every record is published. */
+  /**
+   * True once every position is final (or the engine gave up: `status[fatalErrno]`) and every
+   * record it published has been read from `ring`, so a caller that finishes when onDrained
+   * sees `done` has had every record (the engine publishes its last records, sets its done
+   * flag, then rings: records still unread mean another drain is coming). After stop(): once
+   * the thread has ended (what is left in `ring` stays readable until close()).
+   */
   get done(): boolean {
-    return this.readStatus()[ConnectStatus.done] === 1;
+    if (this.readStatus()[ConnectStatus.done] !== 1) return false;
+    return this.#stopped || this.ring.readable === 0;
   }
 
   /** Local shortages first met since the previous call (one per errno per engine). */

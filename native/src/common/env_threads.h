@@ -23,7 +23,8 @@ class EnvThreads {
  public:
   void Add(OwnedThread* t);
   void Remove(OwnedThread* t);
-  // Called once from the cleanup hook; later Add() calls stop the thread at once.
+  // Called once from the cleanup hook, on the environment's JavaScript thread (the only
+  // thread that calls Add): every caller checks shutting_down() before it starts a thread.
   void StopAll();
   bool shutting_down() const;
 

@@ -106,6 +106,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
     if (!capture_) throw Napi::Error::New(info.Env(), "capture: closed");
     try {
       EnvThreads& threads = GetAddonData(info.Env()).threads;
+      if (threads.shutting_down()) throw Napi::Error::New(info.Env(), "capture: the environment is shutting down");
       capture_->Start();
       threads.Add(capture_.get());  // the environment's cleanup hook stops it on exit
       registered_ = &threads;
