@@ -121,6 +121,12 @@ export interface ProbeEngineCounters {
   achievedRate: number;
   /** Positions made final without a probe (or without a further resend) because their host was skipped (`skipHosts`). */
   skipped?: number;
+  /** Packets the kernel refused for a reason other than ENOBUFS/EAGAIN (the probe ends as NoAnswer after its retries). */
+  sendErrors?: number;
+  /** Positions made final at once for want of a next hop or a source address. */
+  noRoute?: number;
+  /** Errors the capture socket reported (ENETDOWN: the interface went down or away); replies may have been missed. */
+  captureErrors?: number;
 }
 
 export type ProbeEngineState = 'created' | 'running' | 'paused' | 'done' | 'stopped';

@@ -52,7 +52,7 @@ interface NativeEngine {
 
 const MODES = { 'tcp-syn': 0, udp: 1, discovery: 2 } as const;
 const METHODS = { 'icmp-echo': 0, 'icmp-timestamp': 1, 'tcp-syn': 2, 'tcp-ack': 3, arp: 4, ndp: 5 } as const;
-const COUNTER_SLOTS = 19;
+const COUNTER_SLOTS = 20;
 
 const fail = (option: string, message: string): never => {
   throw new ProbeEngineError('ERR_PROBE_ENGINE_OPTION', `${option}: ${message}`, option);
@@ -266,14 +266,14 @@ export class ProbeEngine implements ProbeEngineLike {
     if (addresses.length > 0) this.#native.skipHosts([...addresses]);
   }
 
-  counters(): ProbeEngineCounters & { sendErrors: number; noRoute: number; answeredQueueFull: number } {
+  counters(): ProbeEngineCounters & { sendErrors: number; noRoute: number; answeredQueueFull: number; captureErrors: number } {
     const c = this.#counters;
     this.#native.counters(c);
     return {
       sent: c[0], probes: c[1], retries: c[2], received: c[3], matched: c[4], duplicates: c[5], strays: c[6],
       ringOverflows: c[7], kernelDrops: c[8], softnetDrops: c[9], sendBackpressure: c[10], lowWater: c[11],
       highWater: c[12], inFlight: c[13], achievedRate: c[14], sendErrors: c[15], noRoute: c[16], answeredQueueFull: c[17],
-      skipped: c[18],
+      skipped: c[18], captureErrors: c[19],
     };
   }
 

@@ -183,6 +183,7 @@ EngineCounters Engine::counters() const {
     c.kernel_drops = k.kernel_drops.load(std::memory_order_relaxed);
     c.softnet_drops = k.softnet_drops.load(std::memory_order_relaxed);
     c.answered_full = k.answered_full.load(std::memory_order_relaxed);
+    c.capture_errors = k.socket_errors.load(std::memory_order_relaxed);
   }
   c.send_backpressure = send_counters_.backpressure.load(std::memory_order_relaxed);
   c.send_errors = send_counters_.errors.load(std::memory_order_relaxed);

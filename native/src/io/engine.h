@@ -87,7 +87,7 @@ class EngineStateError : public std::logic_error {
 
 struct EngineCounters {
   uint64_t sent, probes, retries, received, matched, duplicates, strays, ring_overflows, kernel_drops, softnet_drops,
-      send_backpressure, send_errors, no_route, answered_full, low_water, high_water, in_flight, skipped;
+      send_backpressure, send_errors, no_route, answered_full, low_water, high_water, in_flight, skipped, capture_errors;
   double achieved_rate;
 };
 

@@ -294,13 +294,13 @@ class ProbeEngineWrap : public Napi::ObjectWrap<ProbeEngineWrap> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     io::EngineCounters c = engine_ ? engine_->counters() : counters_at_stop_;
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-    if (out.ElementLength() < 19) throw Napi::RangeError::New(info.Env(), "counters: need 19 slots");
+    if (out.ElementLength() < 20) throw Napi::RangeError::New(info.Env(), "counters: need 20 slots");
     double* d = out.Data();
-    const double v[19] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
+    const double v[20] = {double(c.sent), double(c.probes), double(c.retries), double(c.received), double(c.matched),
                           double(c.duplicates), double(c.strays), double(c.ring_overflows), double(c.kernel_drops),
                           double(c.softnet_drops), double(c.send_backpressure), double(c.low_water), double(c.high_water),
                           double(c.in_flight), c.achieved_rate, double(c.send_errors), double(c.no_route), double(c.answered_full),
-                          double(c.skipped)};
+                          double(c.skipped), double(c.capture_errors)};
     std::memcpy(d, v, sizeof v);
     return info.Env().Undefined();
   }

@@ -155,6 +155,7 @@ describe.skipIf(!!skip)('probe engine in the standard lab', () => {
     expect(out.counters.probes).toBe(ports.length * 2);
     expect(out.counters.lowWater).toBe(ports.length * 2);
     expect(out.counters.inFlight).toBe(0);
+    expect(out.counters).toMatchObject({ sendErrors: 0, noRoute: 0, captureErrors: 0 });
     expect(out.state).toBe('done');
   });
 

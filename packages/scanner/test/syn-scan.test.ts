@@ -210,6 +210,16 @@ describe('SYN scan on a fake probe engine', () => {
     expect(events[i + 1]).toMatchObject({ type: 'MetricRecorded', metric: 'rate.backoff.drops', value: 7, unit: 'packets' });
   });
 
+  it("publishes the engine's send, route and capture errors as metrics", async () => {
+    const backend = fakeBackend({ ...NET, errors: { sendErrors: 3, noRoute: 2, captureErrors: 1 } });
+    const { events } = await run(base(backend));
+    const m = Object.fromEntries(ofType(events, 'MetricRecorded').map((e) => [e.metric, e.value]));
+    expect([m['probe.send_errors'], m['probe.no_route'], m['probe.capture_errors']]).toEqual([3, 2, 1]);
+    const clean = await run(base());
+    const c = Object.fromEntries(ofType(clean.events, 'MetricRecorded').map((e) => [e.metric, e.value]));
+    expect([c['probe.send_errors'], c['probe.no_route'], c['probe.capture_errors']]).toEqual([0, 0, 0]);
+  });
+
   function closedFound(events: ScanEvent[]): number {
     return [...ofType(events, 'PortFound'), ...ofType(events, 'IPv6PortFound')].filter((e) => e.state === 'closed').length;
   }

@@ -92,7 +92,7 @@ export class ProbeScanEngine implements ScanEngine {
   #srcCount = 1;
   #noAnswerRetries = 0;
   #base: ProbeEngineCounters | undefined;
-  #total = { sent: 0, probes: 0, retries: 0, matched: 0, drops: 0 };
+  #total = { sent: 0, probes: 0, retries: 0, matched: 0, drops: 0, sendErrors: 0, noRoute: 0, captureErrors: 0 };
   #dropsAtDecision = 0;
   #sentAtDecision = 0;
   #decisionAt = 0;
@@ -141,6 +141,9 @@ export class ProbeScanEngine implements ScanEngine {
       { metric: 'probe.duplicates', value: this.#duplicates, unit: 'records' },
       { metric: 'probe.strays', value: this.#strays, unit: 'records' },
       { metric: 'probe.drops', value: t.drops, unit: 'packets' },
+      { metric: 'probe.send_errors', value: t.sendErrors, unit: 'packets' },
+      { metric: 'probe.no_route', value: t.noRoute, unit: 'probes' },
+      { metric: 'probe.capture_errors', value: t.captureErrors, unit: 'errors' },
       { metric: 'probe.matched', value: t.matched, unit: 'packets' },
       { metric: 'probe.passes', value: this.#passes, unit: 'passes' },
       { metric: 'probe.no_answer_retries', value: this.#noAnswerRetries, unit: 'packets' },
@@ -486,6 +489,9 @@ export class ProbeScanEngine implements ScanEngine {
     t.retries += c.retries - (b?.retries ?? 0);
     t.matched += c.matched - (b?.matched ?? 0);
     t.drops += c.kernelDrops + c.softnetDrops + c.ringOverflows - ((b?.kernelDrops ?? 0) + (b?.softnetDrops ?? 0) + (b?.ringOverflows ?? 0));
+    t.sendErrors += (c.sendErrors ?? 0) - (b?.sendErrors ?? 0);
+    t.noRoute += (c.noRoute ?? 0) - (b?.noRoute ?? 0);
+    t.captureErrors += (c.captureErrors ?? 0) - (b?.captureErrors ?? 0);
     this.#base = c;
   }
 

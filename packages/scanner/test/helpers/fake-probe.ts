@@ -51,6 +51,8 @@ export interface FakeNetwork {
   turnMs?: number;
   /** Kernel drops to report after this many probes. */
   dropsAfter?: { probes: number; drops: number };
+  /** Error counters the engine reports (fixed from the start). */
+  errors?: { sendErrors?: number; noRoute?: number; captureErrors?: number };
 }
 
 class FakeRing implements RecordSource {
@@ -159,7 +161,7 @@ export class FakeProbeEngine implements ProbeEngineHandle {
     }
   }
   counters(): ProbeEngineCounters {
-    return { ...this.#c, achievedRate: this.options.rate };
+    return { ...this.#c, ...this.#net.errors, achievedRate: this.options.rate };
   }
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'done') return;
