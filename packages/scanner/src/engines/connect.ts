@@ -22,6 +22,7 @@ import type { ProbeBatch } from '../job.js';
 import { reasonCode, STATE_CODE } from '../results.js';
 import { ScanResourceError } from '../scan-errors.js';
 import type { ResolvedScanOptions } from '../scan-options.js';
+import { FinalPositions } from './final-positions.js';
 import { HostTimeouts } from './host-timeout.js';
 import { classifyConnectRecord, errnoName, outcomeReason, outcomeState, recordErrno, shortageWhat, UNKNOWN_ERRNO } from './connect-native.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
@@ -70,8 +71,7 @@ export class ConnectEngine implements ScanEngine {
   // ---- The host timeout (all unused without hostTimeoutMs) ----
   #hostTimeouts: HostTimeouts | undefined;
   /** Final positions at or above the job's lowWater: which of a host's positions are left when it is given up. */
-  readonly #final = new Set<number>();
-  #pruneAt = PRUNE_MIN;
+  #final!: FinalPositions;
   /** The native high water the host clocks have followed to. */
   #clockedTo = 0;
   /** Hosts given up on: their records are dropped (their positions were made final at the warning). */
@@ -87,6 +87,7 @@ export class ConnectEngine implements ScanEngine {
 
   run(host: EngineHost): Promise<void> {
     this.#host = host;
+    this.#final = new FinalPositions(host.job, PRUNE_MIN);
     const o = this.#options;
     const job = host.job;
     return new Promise<void>((resolve, reject) => {
@@ -218,7 +219,6 @@ export class ConnectEngine implements ScanEngine {
       if (ht !== undefined) {
         this.#final.add(position);
         ht.final(host.job.indexAt(position));
-        if (this.#final.size > this.#pruneAt) this.#prune();
       }
       // A subscriber may pause or cancel from inside report(): stop here, at once.
       if (this.#done) return;
@@ -317,47 +317,25 @@ export class ConnectEngine implements ScanEngine {
     if (this.#pausedAt >= 0) return;
     const expired = ht.expired(now);
     if (expired.length === 0) return;
-    const isFinal = (p: number): boolean => p < job.lowWater || this.#final.has(p) || host.isReported(p);
-    const skip: string[] = [];
-    const found: { address: string; positions: number[]; total: number }[] = [];
-    for (const x of expired) {
-      if (this.#givenUp.has(x.address)) continue; // a clock restarted by a position of its own the native engine dropped
-      const r = ht.remaining(x.hostIndex, isFinal);
-      if (r.positions.length === 0) continue; // finished in time after all (a shard's count was unknown)
-      skip.push(x.address);
-      found.push({ address: x.address, ...r });
-    }
-    if (skip.length === 0) return;
+    // A given-up host's clock restarted by a position of its own the native engine dropped is not given up twice.
+    const fresh = expired.filter((x) => !this.#givenUp.has(x.address));
+    const found = ht.unfinished(fresh, (p) => this.#final.has(p) || host.isReported(p));
+    if (found.length === 0) return;
+    const skip = found.map((f) => f.address);
     // First stop the native engine, then report: nothing more goes to these hosts.
     n.skipHosts(skip);
     for (const a of skip) this.#givenUp.add(a);
     for (const f of found) {
-      const left = f.positions.length;
-      host.warn(
-        `${f.address}: skipped due to host timeout: not finished ${ht.timeoutMs} ms after its first probe; ${left} of its ${f.total} TCP ports were left unscanned and are not reported (raise hostTimeoutMs to scan it fully)`,
-        'HOST_TIMEOUT',
-        f.address,
-      );
+      host.warn(ht.warning(f, 'TCP'), 'HOST_TIMEOUT', f.address);
       // Positions not handed out yet on the scan's job are handed out first (the native
       // engine may then walk up to them: it drops this host's).
-      const last = f.positions[left - 1];
+      const last = f.positions[f.positions.length - 1];
       if (last >= job.highWater) this.#advance(last + 1);
       for (const p of f.positions) {
         this.#final.add(p);
         host.skip(p);
       }
     }
-    if (this.#final.size > this.#pruneAt) this.#prune();
-  }
-
-  /**
-   * Forgets final positions below the job's lowWater. Amortised: while lowWater waits for
-   * a slow probe the set only grows, so the next prune comes after it has doubled.
-   */
-  #prune(): void {
-    const low = this.#host.job.lowWater;
-    for (const p of this.#final) if (p < low) this.#final.delete(p);
-    this.#pruneAt = Math.max(PRUNE_MIN, this.#final.size * 2);
   }
 
   // ---- End -------------------------------------------------------------------------

@@ -22,6 +22,14 @@ export interface ExpiredHost {
   readonly address: string;
 }
 
+export interface UnfinishedHost {
+  readonly address: string;
+  /** Its positions not final yet, ascending. */
+  readonly positions: number[];
+  /** Its positions in this shard. */
+  readonly total: number;
+}
+
 export class HostTimeouts {
   readonly timeoutMs: number;
   readonly #job: ScanJob;
@@ -82,7 +90,25 @@ export class HostTimeouts {
    * The host's positions in this shard that `isFinal` does not call final yet, ascending;
    * `total`: all of its positions in this shard.
    */
-  remaining(hostIndex: number, isFinal: (position: number) => boolean): { positions: number[]; total: number } {
+  /**
+   * The hosts among `expired` with positions not final yet, and those positions (ascending);
+   * a host that finished in time after all (a shard's count was unknown) is left out.
+   */
+  unfinished(expired: readonly ExpiredHost[], isFinal: (position: number) => boolean): UnfinishedHost[] {
+    const out: UnfinishedHost[] = [];
+    for (const x of expired) {
+      const r = this.#remaining(x.hostIndex, isFinal);
+      if (r.positions.length > 0) out.push({ address: x.address, ...r });
+    }
+    return out;
+  }
+
+  /** The HOST_TIMEOUT warning for a host given up on. */
+  warning(h: UnfinishedHost, protocol: 'TCP' | 'UDP'): string {
+    return `${h.address}: skipped due to host timeout: not finished ${this.timeoutMs} ms after its first probe; ${h.positions.length} of its ${h.total} ${protocol} ports were left unscanned and are not reported (raise hostTimeoutMs to scan it fully)`;
+  }
+
+  #remaining(hostIndex: number, isFinal: (position: number) => boolean): { positions: number[]; total: number } {
     const job = this.#job;
     const positions: number[] = [];
     let total = 0;

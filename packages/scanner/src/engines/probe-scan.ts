@@ -14,6 +14,7 @@ import { ScanEngineError } from '../scan-errors.js';
 import type { ResolvedScanOptions } from '../scan-options.js';
 import { defaultUdpPayloads } from '../udp-payloads.js';
 import type { EngineHost, EngineMetric, ScanEngine } from './engine.js';
+import { FinalPositions } from './final-positions.js';
 import { HostTimeouts } from './host-timeout.js';
 import type { ProbeBackend, ProbeEngineHandle, PreparedLink } from './probe-backend.js';
 import { RttEstimator } from './rtt-estimator.js';
@@ -71,8 +72,7 @@ export class ProbeScanEngine implements ScanEngine {
   #scratch = new ProbeBatch(256);
   readonly #addr = new Uint8Array(16);
   /** Positions at or above the job's lowWater that have a final state in this run. */
-  readonly #final = new Set<number>();
-  #pruneAt = PRUNE_MIN;
+  #final!: FinalPositions;
   #countersBase = { packetsSent: 0, packetsReceived: 0, bytesSent: 0, retriesSent: 0 };
   /** Round trips from the send times replies echo (one sample per batch): the wait estimate. */
   readonly #rtt: RttEstimator;
@@ -155,6 +155,7 @@ export class ProbeScanEngine implements ScanEngine {
 
   async run(host: EngineHost): Promise<void> {
     this.#host = host;
+    this.#final = new FinalPositions(host.job, PRUNE_MIN);
     // What earlier stages (discovery) counted: this engine's packets add to it.
     this.#countersBase = { ...host.counters };
     const job = host.job;
@@ -319,7 +320,7 @@ export class ProbeScanEngine implements ScanEngine {
       this.#strays++;
       return;
     }
-    if (position < job.lowWater || this.#final.has(position)) {
+    if (this.#final.has(position)) {
       this.#duplicates++;
       return;
     }
@@ -328,7 +329,6 @@ export class ProbeScanEngine implements ScanEngine {
     this.#final.add(position);
     this.#finals++;
     this.#hostTimeouts?.final(index);
-    if (this.#final.size > this.#pruneAt) this.#prune();
     const state = outcomeState(outcome);
     let address: string | undefined;
     if (state === OPEN || state === CLOSED) {
@@ -416,27 +416,14 @@ export class ProbeScanEngine implements ScanEngine {
     const expired = ht.expired(this.#activeNow());
     if (expired.length === 0) return;
     const host = this.#host;
-    const job = host.job;
-    const isFinal = (p: number): boolean => p < job.lowWater || this.#final.has(p);
-    const skip: string[] = [];
-    const found: { address: string; positions: number[]; total: number }[] = [];
-    for (const x of expired) {
-      const r = ht.remaining(x.hostIndex, isFinal);
-      if (r.positions.length === 0) continue; // finished in time after all (a shard's count was unknown)
-      skip.push(x.address);
-      found.push({ address: x.address, ...r });
-    }
-    if (skip.length === 0) return;
+    const found = ht.unfinished(expired, (p) => this.#final.has(p));
+    if (found.length === 0) return;
+    const skip = found.map((f) => f.address);
     // First stop the sender, then report: nothing more goes to these hosts.
     e.skipHosts(skip);
     ht.timedOut.push(...skip);
     for (const f of found) {
-      const n = f.positions.length;
-      host.warn(
-        `${f.address}: skipped due to host timeout: not finished ${ht.timeoutMs} ms after its first probe; ${n} of its ${f.total} ${this.#udp ? 'UDP' : 'TCP'} ports were left unscanned and are not reported (raise hostTimeoutMs to scan it fully)`,
-        'HOST_TIMEOUT',
-        f.address,
-      );
+      host.warn(ht.warning(f, this.#udp ? 'UDP' : 'TCP'), 'HOST_TIMEOUT', f.address);
       for (const p of f.positions) {
         this.#issueThrough(p, false);
         this.#final.add(p);
@@ -444,18 +431,6 @@ export class ProbeScanEngine implements ScanEngine {
         host.skip(p);
       }
     }
-    if (this.#final.size > this.#pruneAt) this.#prune();
-  }
-
-  /**
-   * Forgets final positions below the job's lowWater. Amortised: while lowWater waits for
-   * a slow probe (a filtered port's last retry) the set only grows, so the next prune
-   * comes after it has doubled, not at every record.
-   */
-  #prune(): void {
-    const low = this.#host.job.lowWater;
-    for (const p of this.#final) if (p < low) this.#final.delete(p);
-    this.#pruneAt = Math.max(PRUNE_MIN, this.#final.size * 2);
   }
 
   /** The held UDP outcomes: open|filtered, and why (no-response, or an ICMP rate limit). */
