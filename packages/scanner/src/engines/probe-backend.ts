@@ -5,7 +5,7 @@
 // without the probe engine; tests pass their own backend (a fake engine fed
 // with records written in JavaScript).
 import * as native from '@portflow/native';
-import type { LinkPlan, ProbeEngineCounters, ProbeEngineOptions, ProbeEngineState, RecordBatch, SourcePorts } from '@portflow/native';
+import type { LinkPlan, ProbeEngineLike, ProbeEngineOptions, RecordBatch, SourcePorts } from '@portflow/native';
 import { parseIPv4, parseIPv6 } from '../ip.js';
 import { createScanJob } from '../job.js';
 import { parsePorts } from '../ports.js';
@@ -18,19 +18,9 @@ export interface RecordSource {
 }
 
 /** The probe engine as the scan drives it: ProbeEngineLike with rings reduced to what is drained. */
-export interface ProbeEngineHandle {
+export interface ProbeEngineHandle extends Omit<ProbeEngineLike, 'replies' | 'outcomes'> {
   readonly replies: RecordSource;
   readonly outcomes: RecordSource;
-  readonly state: ProbeEngineState;
-  start(): void;
-  pause(): void;
-  resume(): void;
-  setRate(pps: number): void;
-  /** Hosts given up on (host timeout): no more probes to them; their positions final without records. */
-  skipHosts(addresses: readonly string[]): void;
-  counters(): ProbeEngineCounters;
-  readonly done: Promise<void>;
-  stop(): Promise<void>;
 }
 
 export interface PlannedLinkLike extends LinkPlan {
