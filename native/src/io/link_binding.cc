@@ -57,6 +57,18 @@ Napi::Value MacValue(Napi::Env env, const uint8_t* mac, size_t len) {
   return Napi::String::New(env, s);
 }
 
+// One JS object per element, filled by `fill(object, element, index)`.
+template <typename T, typename Fill>
+Napi::Array ObjectsOf(Napi::Env env, const std::vector<T>& items, Fill fill) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    fill(o, items[i], i);
+    out.Set(i, o);
+  }
+  return out;
+}
+
 Napi::Error SystemError(Napi::Env env, int errnum, const std::string& what) {
   const char* name = errnum ? strerrorname_np(errnum) : nullptr;
   Napi::Error e = Napi::Error::New(env, what + (errnum ? std::string(": ") + std::strerror(errnum) : std::string()));
@@ -156,10 +168,7 @@ class SnapshotWorker : public Napi::AsyncWorker {
     }
     Napi::Object out = Napi::Object::New(env);
     out.Set("missingInterface", Napi::Boolean::New(env, missing_interface_));
-    Napi::Array lookups = Napi::Array::New(env, lookups_.size());
-    for (size_t i = 0; i < lookups_.size(); i++) {
-      const auto& l = lookups_[i];
-      Napi::Object o = Napi::Object::New(env);
+    out.Set("lookups", ObjectsOf(env, lookups_, [&](Napi::Object o, const auto& l, size_t i) {
       o.Set("address", IpValue(env, addresses_[i]));
       const char* err = l.errnum ? strerrorname_np(l.errnum) : nullptr;
       o.Set("error", err ? Napi::Value(Napi::String::New(env, err)) : env.Null());
@@ -168,38 +177,23 @@ class SnapshotWorker : public Napi::AsyncWorker {
       o.Set("table", l.table);
       o.Set("gateway", IpValue(env, l.gateway));
       o.Set("prefsrc", IpValue(env, l.prefsrc));
-      lookups.Set(i, o);
-    }
-    out.Set("lookups", lookups);
-    Napi::Array links = Napi::Array::New(env, links_.size());
-    for (size_t i = 0; i < links_.size(); i++) {
-      const auto& l = links_[i];
-      Napi::Object o = Napi::Object::New(env);
+    }));
+    out.Set("links", ObjectsOf(env, links_, [&](Napi::Object o, const auto& l, size_t) {
       o.Set("ifindex", l.ifindex);
       o.Set("name", l.name);
       o.Set("type", l.type);
       o.Set("flags", l.flags);
       o.Set("mtu", l.mtu);
       o.Set("mac", MacValue(env, l.mac, l.mac_len));
-      links.Set(i, o);
-    }
-    out.Set("links", links);
-    Napi::Array addrs = Napi::Array::New(env, addrs_.size());
-    for (size_t i = 0; i < addrs_.size(); i++) {
-      const auto& a = addrs_[i];
-      Napi::Object o = Napi::Object::New(env);
+    }));
+    out.Set("addresses", ObjectsOf(env, addrs_, [&](Napi::Object o, const auto& a, size_t) {
       o.Set("ifindex", a.ifindex);
       o.Set("address", IpValue(env, a.address));
       o.Set("prefixLen", a.prefix_len);
       o.Set("scope", a.scope);
       o.Set("flags", a.flags);
-      addrs.Set(i, o);
-    }
-    out.Set("addresses", addrs);
-    Napi::Array routes = Napi::Array::New(env, routes_.size());
-    for (size_t i = 0; i < routes_.size(); i++) {
-      const auto& r = routes_[i];
-      Napi::Object o = Napi::Object::New(env);
+    }));
+    out.Set("routes", ObjectsOf(env, routes_, [&](Napi::Object o, const auto& r, size_t) {
       o.Set("family", r.dst.family);
       o.Set("dst", IpValue(env, r.dst));
       o.Set("dstLen", r.dst_len);
@@ -208,20 +202,13 @@ class SnapshotWorker : public Napi::AsyncWorker {
       o.Set("table", r.table);
       o.Set("priority", r.priority);
       o.Set("type", r.type);
-      routes.Set(i, o);
-    }
-    out.Set("routes", routes);
-    Napi::Array neighbors = Napi::Array::New(env, neighbors_.size());
-    for (size_t i = 0; i < neighbors_.size(); i++) {
-      const auto& n = neighbors_[i];
-      Napi::Object o = Napi::Object::New(env);
+    }));
+    out.Set("neighbors", ObjectsOf(env, neighbors_, [&](Napi::Object o, const auto& n, size_t) {
       o.Set("ifindex", n.ifindex);
       o.Set("address", IpValue(env, n.address));
       o.Set("state", n.state);
       o.Set("mac", MacValue(env, n.mac, n.mac_len));
-      neighbors.Set(i, o);
-    }
-    out.Set("neighbors", neighbors);
+    }));
     deferred_.Resolve(out);
   }
 
