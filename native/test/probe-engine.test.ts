@@ -2,35 +2,8 @@
 // opened. Root-only checks (native validation, EPERM, a loopback run) are in
 // test/lab/probe-engine-local.lab.test.ts; sending and matching in test/lab and test/cpp.
 import { describe, expect, it } from 'vitest';
-import { ProbeEngine, ProbeEngineError, SEGMENT_WORDS, type JobLayout, type ProbeEngineOptions } from '../ts/index.js';
-
-function v4Range(first: number, last: number): Uint32Array {
-  const w = new Uint32Array(SEGMENT_WORDS);
-  w[0] = 4;
-  w[5] = first;
-  w[9] = last;
-  return w;
-}
-
-const job: JobLayout = {
-  segments: v4Range(0x7f000001, 0x7f000002), blockBits: new Uint32Array(0), ports: new Uint32Array([1, 1, 10]),
-  seed: 1n, natural: false, shardIndex: 0, shardCount: 1, position: 0,
-};
-const options = (over: Partial<ProbeEngineOptions> = {}): ProbeEngineOptions => ({
-  mode: 'tcp-syn', job,
-  link: { interface: 'lo', ifindex: 1, layer: 'ip', srcMac: null, srcV4: '127.0.0.1', srcV6: null, routes: [], neighbors: [], mtu: 65535 },
-  sourcePorts: { first: 61000, count: 100 }, rate: 1000, maxRetries: 1, initialRttMs: 100, minRttMs: 10, maxRttMs: 1000, window: 64,
-  ...over,
-});
-
-function optionError(over: Partial<ProbeEngineOptions>): ProbeEngineError {
-  try {
-    new ProbeEngine(options(over)).stop();
-  } catch (err) {
-    return err as ProbeEngineError;
-  }
-  throw new Error(`no error for ${JSON.stringify(Object.keys(over))}`);
-}
+import { ProbeEngineError, type ProbeEngineOptions } from '../ts/index.js';
+import { job, optionError, options } from './helpers/probe-engine-fixture.js';
 
 describe('ProbeEngine options', () => {
   it('refuses bad options with a typed error naming the option', () => {

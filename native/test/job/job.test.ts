@@ -3,14 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { benchJobMap, JobError, NativeJob, ProbeBatch, SEGMENT_WORDS, type JobLayout } from '../../ts/index.js';
-
-function v4Range(first: number, last: number): Uint32Array {
-  const w = new Uint32Array(SEGMENT_WORDS);
-  w[0] = 4;
-  w[5] = first;
-  w[9] = last;
-  return w;
-}
+import { v4Range } from '../helpers/probe-engine-fixture.js';
 
 const layout = (over: Partial<JobLayout> = {}): JobLayout => ({
   segments: v4Range(0x7f000001, 0x7f000010),
