@@ -4,9 +4,9 @@
  * inside it, and external peers (nmap, masscan) timed in the same namespace.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LoopbackNamespace } from '@portflow/testnet';
 
 const CHILD = fileURLToPath(new URL('./scan-child.js', import.meta.url));
 const NS_PREFIX = 'pfbench';
@@ -22,59 +22,11 @@ export function hasTool(tool: string, versionArg = '-V'): boolean {
   return !spawnSync(tool, [versionArg], { stdio: 'ignore' }).error;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A namespace with only its loopback, up: `pfbench<pid>-<tag>`. */
-export class Namespace {
-  readonly name: string;
-  #deleted = false;
-
+/** A namespace with only its loopback, up: `pfbench<pid>-<tag>` (@portflow/testnet's LoopbackNamespace). */
+export class Namespace extends LoopbackNamespace {
   constructor(tag: string) {
-    Namespace.removeStale();
-    this.name = `${NS_PREFIX}${process.pid}-${tag}`;
-    run('ip', ['netns', 'add', this.name]);
-    run('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
-    // Deleted even when the worker dies of an error (a SIGKILL leaves it to the next run's removeStale()).
-    process.once('exit', () => this.delete());
+    super(NS_PREFIX, tag);
   }
-
-  /** argv prefix that runs a command inside. */
-  exec(cmd: string, args: readonly string[]): [string, string[]] {
-    return ['ip', ['netns', 'exec', this.name, cmd, ...args]];
-  }
-
-  delete(): void {
-    if (this.#deleted) return;
-    this.#deleted = true;
-    spawnSync('ip', ['netns', 'del', this.name]);
-  }
-
-  /** Namespaces of earlier runs whose process is gone. */
-  static removeStale(): void {
-    let names: string[] = [];
-    try {
-      names = readdirSync('/run/netns');
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(n);
-      if (m && !alive(Number(m[1]))) spawnSync('ip', ['netns', 'del', n]);
-    }
-  }
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-  return r.stdout;
 }
 
 export interface ScanAnswer {

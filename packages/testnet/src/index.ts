@@ -28,6 +28,7 @@ export { icmpSysctls } from './icmp.js';
 export { startLab, Lab, type StartLabOptions, type ExecOptions, type ExecResult } from './lab.js';
 export { labStatuses, removeStaleLabs, removeLab, readLabState, STATE_DIR, type LabState, type LabStatus } from './registry.js';
 export { listNamespaces, processesIn } from './namespaces.js';
+export { LoopbackNamespace } from './loopback-namespace.js';
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeOptions } from './probe-types.js';
 export { canonicalAddress } from './address.js';
 export { acquireLabLock, labSkipReason, LAB_LOCK } from './lab-lock.js';

@@ -4,10 +4,9 @@
 // TCP-reset ports on routed IPv4 and IPv6 hosts). nmap -sT runs as a second
 // opinion and for the figures, never as the truth.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startLab } from '@portflow/testnet';
+import { LoopbackNamespace, startLab } from '@portflow/testnet';
 import type { ScanResults } from '../../src/index.js';
 
 const skip = inject('labSkipReason');
@@ -15,8 +14,8 @@ const labIt = skip ? it.skip : it;
 if (skip) console.log(`[scanner lab] skipped: ${skip}`);
 
 const CHILD = fileURLToPath(new URL('./scan-child.mjs', import.meta.url));
-const NS_PREFIX = 'pfscan';
-const NS = `${NS_PREFIX}${process.pid}`;
+/** The namespace whose loopback the first describe scans (made in its beforeAll). */
+let ns: LoopbackNamespace | undefined;
 
 interface ChildOutput {
   results: ScanResults;
@@ -32,32 +31,9 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Namespaces of earlier runs that were killed before their teardown. */
-function removeStaleNamespaces(): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync('/run/netns');
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = new RegExp(`^${NS_PREFIX}(\\d+)$`).exec(n);
-    if (m && !alive(Number(m[1]))) spawnSync('ip', ['netns', 'del', n]);
-  }
-}
-
 function runInNs(args: string[], input: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', NS, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', ns!.name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -79,7 +55,7 @@ function hasNmap(): boolean {
 /** nmap -sT over every port of an address in the namespace: its open ports and wall time. */
 function nmapConnect(address: string): { open: number[]; ms: number } {
   const t0 = performance.now();
-  const out = sh('ip', ['netns', 'exec', NS, 'nmap', '-sT', '-p-', '-n', '-Pn', ...(address.includes(':') ? ['-6'] : []), '-oG', '-', address]);
+  const out = sh('ip', ['netns', 'exec', ns!.name, 'nmap', '-sT', '-p-', '-n', '-Pn', ...(address.includes(':') ? ['-6'] : []), '-oG', '-', address]);
   const ms = performance.now() - t0;
   const open = [...out.matchAll(/(\d+)\/open\/tcp/g)].map((m) => Number(m[1]));
   return { open, ms };
@@ -105,10 +81,8 @@ describe('connect scan of a namespace loopback', () => {
 
   beforeAll(async () => {
     if (skip) return;
-    removeStaleNamespaces();
-    sh('ip', ['netns', 'add', NS]);
-    sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    listener = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, ...LISTEN.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    ns = new LoopbackNamespace('pfscan', 'lo');
+    listener = spawn('ip', ['netns', 'exec', ns!.name, process.execPath, '-e', LISTENER, ...LISTEN.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       listener!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       listener!.on('exit', (c) => reject(new Error(`listener exited with ${String(c)}`)));
@@ -119,8 +93,8 @@ describe('connect scan of a namespace loopback', () => {
     if (skip) return;
     listener?.stdin?.end();
     listener?.kill('SIGKILL');
-    spawnSync('ip', ['netns', 'del', NS]);
-    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(NS);
+    ns!.delete();
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(ns!.name);
   });
 
   labIt('finds exactly the listeners among all 65,535 ports of 127.0.0.1 and ::1, self-connects counted as closed', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import * as native from '@portflow/native';
-import { compareDiscovery, startLab, type Lab } from '@portflow/testnet';
+import { compareDiscovery, LoopbackNamespace, startLab, type Lab } from '@portflow/testnet';
 import type { ScanResults } from '../../src/index.js';
 
 const skipLab = inject('labSkipReason');
@@ -230,18 +230,15 @@ describe('raw scans of the standard lab', () => {
 
 describe('SYN scan of a namespace loopback (raw IP layer)', () => {
   labIt('finds exactly the listeners on 127.0.0.1 and ::1; every other port closed by RST', async () => {
-    const ns = `pfrawlo${process.pid}`;
-    spawnSync('ip', ['netns', 'del', ns]);
-    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
-    const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `
+    const ns = new LoopbackNamespace('pfrawlo', 'lo');
+    const listener = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', `
       const net = require('node:net');
       net.createServer((c) => c.destroy()).listen(8080, '127.0.0.1');
       net.createServer((c) => c.destroy()).listen(22, '::1', () => process.stdout.write('ready\\n'));
       process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
-      expect(spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']).status).toBe(0);
       await new Promise<void>((resolve) => listener.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, CHILD], {
+      const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, CHILD], {
         input: JSON.stringify({ options: { targets: ['127.0.0.1', '::1'], ports: '1-1024,8080', type: 'syn', skipDiscovery: true, report: { closed: true, filtered: true } } }),
         encoding: 'utf8',
         timeout: 60_000,
@@ -257,7 +254,7 @@ describe('SYN scan of a namespace loopback (raw IP layer)', () => {
     } finally {
       listener.stdin!.end();
       listener.kill('SIGKILL');
-      spawnSync('ip', ['netns', 'del', ns]);
+      ns.delete();
     }
   });
 });
